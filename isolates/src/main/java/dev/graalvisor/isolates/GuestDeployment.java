@@ -1,0 +1,109 @@
+package dev.graalvisor.isolates;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.PolyglotException;
+import org.graalvm.polyglot.Source;
+import org.graalvm.polyglot.Value;
+
+/** A JS or Python function: its Sources are built once so every isolate shares the parsed code. */
+final class GuestDeployment extends Deployment {
+    private static final Gson GSON = new Gson();
+    private final Runtime runtime;
+    private final String languageId;
+    private final String sourceName;
+    private final Source module;
+    private final Source prelude;
+
+    GuestDeployment(Runtime runtime, Spec spec) throws Failure {
+        super(spec);
+        this.runtime = runtime;
+        this.languageId = spec.language().equals("js") ? "js" : "python";
+        String envJson = GSON.toJson(spec.env());
+        if (spec.files() != null) {
+            this.sourceName = spec.language().equals("js") ? jsEntryFile(spec) : "__main__.py";
+            this.module = null;
+        } else {
+            this.sourceName = spec.key() + (languageId.equals("js") ? ".js" : ".py");
+            this.module = Source.newBuilder(languageId, spec.source(), sourceName).buildLiteral();
+        }
+        String preludeText = languageId.equals("js")
+                ? "globalThis.process = { env: " + envJson + " }; var module = { exports: {} }; var exports = module.exports;"
+                : "__gv_setenv(" + GSON.toJson(envJson) + ")";
+        this.prelude = Source.newBuilder(languageId, preludeText, "<prelude>").buildLiteral();
+    }
+
+    @Override
+    Isolate newIsolate() throws Failure {
+        Runtime.Blank blank = runtime.blankContext(languageId);
+        Context context = blank.context();
+        try {
+            Value main = languageId.equals("js") ? loadJs(context) : loadPython(context);
+            if (main == null || !main.canExecute()) {
+                throw new Failure("load", "the code defines no function '" + entryName() + "' (the entrypoint)", "EntrypointError", 0);
+            }
+            Value runner = runtime.runnerFactory(context, languageId).execute(main, sourceName);
+            return new GuestIsolate(context, runner, blank.logs(), runtime.watchdog());
+        } catch (PolyglotException e) {
+            context.close(true);
+            int line = e.getSourceLocation() != null ? e.getSourceLocation().getStartLine() : 0;
+            String type = e.isSyntaxError() ? "SyntaxError" : "LoadError";
+            throw new Failure("load", e.getMessage(), type, line);
+        } catch (Failure | RuntimeException e) {
+            context.close(true);
+            throw e;
+        }
+    }
+
+    private String entryName() {
+        return spec.entrypoint();
+    }
+
+    private Value loadJs(Context context) {
+        context.eval(prelude);
+        Value exports;
+        if (module != null) {
+            context.eval(module);
+            Value global = context.getBindings("js").getMember(entryName());
+            if (global != null && global.canExecute()) return global;
+            exports = context.getBindings("js").getMember("module").getMember("exports");
+        } else {
+            Value require = context.eval(runtime.requireSource()).execute(GSON.toJson(spec.files()));
+            exports = require.execute(sourceName);
+        }
+        if (exports.hasMember(entryName()) && exports.getMember(entryName()).canExecute()) return exports.getMember(entryName());
+        return exports.canExecute() && entryName().equals("main") ? exports : null;
+    }
+
+    private Value loadPython(Context context) {
+        context.eval(prelude);
+        if (module != null) {
+            context.eval(module);
+            return context.getBindings("python").getMember(entryName());
+        }
+        Value namespace = context.getBindings("python").getMember("__gv_load_zip").execute(GSON.toJson(spec.files()));
+        return namespace.hasHashEntries() ? namespace.getHashValueOrDefault(entryName(), null) : null;
+    }
+
+    /** package.json "main", else index.js: the way OpenWhisk's Node.js runtime picks a zip's entry. */
+    private static String jsEntryFile(Spec spec) throws Failure {
+        String pkg = spec.files().get("package.json");
+        if (pkg != null) {
+            try {
+                JsonObject o = JsonParser.parseString(pkg).getAsJsonObject();
+                if (o.has("main")) {
+                    String main = o.get("main").getAsString().replaceFirst("^\\./", "");
+                    if (spec.files().containsKey(main)) return main;
+                    if (spec.files().containsKey(main + ".js")) return main + ".js";
+                    throw new Failure("load", "package.json names main '" + main + "' but the zip has no such file", "EntrypointError", 0);
+                }
+            } catch (RuntimeException e) {
+                throw new Failure("load", "package.json is not valid JSON: " + e.getMessage(), "SyntaxError", 0);
+            }
+        }
+        if (spec.files().containsKey("index.js")) return "index.js";
+        throw new Failure("load", "the zip has neither package.json with \"main\" nor index.js", "EntrypointError", 0);
+    }
+}

@@ -1,0 +1,92 @@
+package dev.graalvisor.isolates;
+
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.PolyglotException;
+import org.graalvm.polyglot.Value;
+
+/** A JS or Python isolate: one polyglot Context holding the function's module and a runner. */
+final class GuestIsolate implements Isolate {
+    private final Context context;
+    private final Value runner;
+    private final LogBuffer logs;
+    private final ScheduledExecutorService watchdog;
+    private volatile boolean broken;
+
+    GuestIsolate(Context context, Value runner, LogBuffer logs, ScheduledExecutorService watchdog) {
+        this.context = context;
+        this.runner = runner;
+        this.logs = logs;
+        this.watchdog = watchdog;
+    }
+
+    @Override
+    public String call(String paramsJson, long timeoutMs) throws Failure {
+        AtomicBoolean timedOut = new AtomicBoolean();
+        ScheduledFuture<?> alarm = watchdog.schedule(() -> {
+            timedOut.set(true);
+            context.close(true);  // cancels guest code wherever it is, even in a tight loop
+        }, timeoutMs, TimeUnit.MILLISECONDS);
+        try {
+            // The runner returns [ok, payload, type, line]: guest errors come back as data, not exceptions.
+            Value r = runner.execute(paramsJson);
+            if (r.canExecute()) r = r.execute();  // JS: read the outcome once Promise jobs have run
+            String status = r.getArrayElement(0).asString();
+            switch (status) {
+                case "ok":
+                    return r.getArrayElement(1).asString();
+                case "exit":
+                    broken = true;
+                    throw new Failure("exit", "the function called exit (" + r.getArrayElement(1).asString()
+                            + "); a function must return a result instead", "SystemExit", 0);
+                default:
+                    throw new Failure("error", r.getArrayElement(1).asString(), r.getArrayElement(2).asString(),
+                            r.getArrayElement(3).asInt());
+            }
+        } catch (PolyglotException e) {
+            broken = true;
+            if (timedOut.get() || e.isCancelled()) {
+                throw new Failure("timeout", "the function ran past its timeout of " + timeoutMs + " ms", null, 0);
+            }
+            if (e.isExit()) {
+                throw new Failure("exit", "the function called exit (status " + e.getExitStatus()
+                        + "); a function must return a result instead", "Exit", 0);
+            }
+            if (e.isResourceExhausted()) {
+                throw new Failure("error", "resource exhausted: " + e.getMessage(), "ResourceExhausted", 0);
+            }
+            int line = e.getSourceLocation() != null ? e.getSourceLocation().getStartLine() : 0;
+            throw new Failure("error", e.getMessage(), e.isHostException() ? "HostException" : "Error", line);
+        } catch (IllegalStateException e) {
+            // The watchdog closed the context between two calls into it.
+            broken = true;
+            if (timedOut.get()) throw new Failure("timeout", "the function ran past its timeout of " + timeoutMs + " ms", null, 0);
+            throw new Failure("error", "isolate closed: " + e.getMessage(), "IllegalStateException", 0);
+        } finally {
+            alarm.cancel(false);
+        }
+    }
+
+    @Override
+    public List<String> drainLogs() {
+        return logs.drainLines();
+    }
+
+    @Override
+    public boolean reusable() {
+        return !broken;
+    }
+
+    @Override
+    public void close() {
+        try {
+            context.close(true);
+        } catch (RuntimeException ignored) {
+            // already closed by the watchdog or an exit
+        }
+    }
+}

@@ -1,0 +1,17 @@
+package dev.graalvisor.isolates;
+
+import java.util.List;
+
+/** Runs one invocation at a time; a pooled isolate runs many in sequence. */
+interface Isolate extends AutoCloseable {
+    /** Runs the function on JSON params; throws {@link Failure} for anything but a result. */
+    String call(String paramsJson, long timeoutMs) throws Failure;
+
+    List<String> drainLogs();
+
+    /** False once a cancel, an exit or a broken state made the isolate unusable. */
+    boolean reusable();
+
+    @Override
+    void close();
+}

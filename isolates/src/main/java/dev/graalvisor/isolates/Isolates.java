@@ -1,0 +1,69 @@
+package dev.graalvisor.isolates;
+
+import com.google.gson.JsonObject;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The whole surface the Python worker calls (through JPype): a few coarse calls that take
+ * and return JSON strings, so one invocation costs one crossing.
+ */
+public final class Isolates {
+    private static volatile Runtime runtime;
+    private static final Map<String, Deployment> DEPLOYMENTS = new ConcurrentHashMap<>();
+
+    private Isolates() {}
+
+    /** Creates the shared Engine; returns a JSON description of the runtime. */
+    public static synchronized String start(int pythonBlanks) {
+        if (runtime == null) {
+            System.setOut(new PrintStream(new ThreadRoutedStream(System.out), true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(new ThreadRoutedStream(System.err), true, StandardCharsets.UTF_8));
+            runtime = new Runtime(pythonBlanks);
+        }
+        return describe();
+    }
+
+    public static String describe() {
+        JsonObject o = new JsonObject();
+        o.addProperty("java_version", System.getProperty("java.version"));
+        o.addProperty("java_vendor", System.getProperty("java.vendor"));
+        o.addProperty("graalvm_version", runtime.engine().getVersion());
+        o.addProperty("truffle_runtime", runtime.engine().getImplementationName());
+        o.addProperty("optimizing", !runtime.engine().getImplementationName().toLowerCase().contains("interpreted"));
+        JsonObject langs = new JsonObject();
+        runtime.engine().getLanguages().forEach((id, lang) -> langs.addProperty(id, lang.getVersion()));
+        o.add("languages", langs);
+        o.addProperty("deployments", DEPLOYMENTS.size());
+        o.addProperty("python_blanks_ready", runtime.pythonBlanksReady());
+        return o.toString();
+    }
+
+    /** Loads a function version (idempotent); a syntax error or missing entrypoint fails here. */
+    public static String deploy(String specJson) {
+        Spec spec = Spec.parse(specJson);
+        if (DEPLOYMENTS.containsKey(spec.key())) return Outcome.deployed();
+        try {
+            Deployment d = spec.language().equals("java") ? new JavaDeployment(runtime, spec) : new GuestDeployment(runtime, spec);
+            d.validate();
+            Deployment raced = DEPLOYMENTS.putIfAbsent(spec.key(), d);
+            if (raced != null) d.close();
+            return Outcome.deployed();
+        } catch (Failure f) {
+            return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, null, 0, 0, java.util.List.of());
+        }
+    }
+
+    public static String invoke(String key, String paramsJson, long timeoutMs) {
+        Deployment d = DEPLOYMENTS.get(key);
+        if (d == null) return Outcome.failure("not_deployed", "function version " + key + " is not loaded in this worker");
+        return d.invoke(paramsJson, timeoutMs);
+    }
+
+    public static void undeploy(String key) {
+        Deployment d = DEPLOYMENTS.remove(key);
+        if (d != null) d.close();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.graalvisor.isolates;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.Engine;
+import org.graalvm.polyglot.SandboxPolicy;
+import org.graalvm.polyglot.Source;
+import org.graalvm.polyglot.Value;
+
+/**
+ * The worker's one shared Engine and what every isolate needs from it: blank contexts
+ * (pre-created for GraalPy, whose context start is slow), the runner sources, a watchdog.
+ */
+final class Runtime {
+    /** A context with nothing of any function in it yet, and the buffer its output goes to. */
+    record Blank(Context context, LogBuffer logs) {}
+
+    private final Engine engine;
+    private final Source jsRunner;
+    private final Source jsRequire;
+    private final Source pyRunner;
+    private final LinkedBlockingDeque<Blank> pythonBlanks = new LinkedBlockingDeque<>();
+    private final int pythonTarget;
+    private final ScheduledExecutorService watchdog;
+    private final ExecutorService javaRunner;
+    private final Thread refiller;
+
+    Runtime(int pythonBlanksTarget) {
+        this.engine = Engine.newBuilder("js", "python")
+                .sandbox(SandboxPolicy.CONSTRAINED)
+                .out(OutputStream.nullOutputStream())
+                .err(OutputStream.nullOutputStream())
+                .option("engine.WarnInterpreterOnly", "false")
+                .build();
+        this.jsRunner = resource("js", "runner.js");
+        this.jsRequire = resource("js", "require.js");
+        this.pyRunner = resource("python", "runner.py");
+        this.pythonTarget = pythonBlanksTarget;
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
+        this.javaRunner = Executors.newCachedThreadPool(daemon("gv-java"));
+        this.refiller = daemon("gv-python-blanks").newThread(this::refillPythonBlanks);
+        if (pythonTarget > 0) refiller.start();
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
+    ScheduledExecutorService watchdog() {
+        return watchdog;
+    }
+
+    ExecutorService javaRunner() {
+        return javaRunner;
+    }
+
+    Source requireSource() {
+        return jsRequire;
+    }
+
+    Value runnerFactory(Context context, String languageId) {
+        return languageId.equals("js") ? context.eval(jsRunner) : context.getBindings("python").getMember("__gv_runner");
+    }
+
+    Blank blankContext(String languageId) {
+        if (languageId.equals("python")) {
+            Blank b = pythonBlanks.pollFirst();
+            synchronized (pythonBlanks) {
+                pythonBlanks.notifyAll();  // wake the refiller
+            }
+            if (b != null) return b;
+        }
+        return newBlank(languageId);
+    }
+
+    int pythonBlanksReady() {
+        return pythonBlanks.size();
+    }
+
+    private Blank newBlank(String languageId) {
+        LogBuffer logs = new LogBuffer();
+        // CONSTRAINED: no host access, no I/O, no threads, no native code, no process creation.
+        Context context = Context.newBuilder(languageId)
+                .engine(engine)
+                .sandbox(SandboxPolicy.CONSTRAINED)
+                .out(logs)
+                .err(logs)
+                .build();
+        if (languageId.equals("python")) {
+            context.eval(pyRunner);
+            context.eval("python", "import json, traceback");
+        } else {
+            context.initialize("js");
+        }
+        return new Blank(context, logs);
+    }
+
+    private void refillPythonBlanks() {
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                if (pythonBlanks.size() < pythonTarget) {
+                    pythonBlanks.offerLast(newBlank("python"));
+                } else {
+                    synchronized (pythonBlanks) {
+                        pythonBlanks.wait(1000);
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // Keep serving without blanks: acquiring falls back to creating a context inline.
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Drops every pre-created context: used before a snapshot so none survives into a clone. */
+    void discardBlanks() {
+        Blank b;
+        while ((b = pythonBlanks.pollFirst()) != null) b.context().close(true);
+    }
+
+    private static Source resource(String languageId, String name) {
+        try (InputStream in = Runtime.class.getResourceAsStream(name)) {
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return Source.newBuilder(languageId, text, "<graalvisor " + name + ">").buildLiteral();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}
