@@ -26,7 +26,7 @@ final class GuestDeployment extends Deployment {
             this.sourceName = spec.language().equals("js") ? jsEntryFile(spec) : "__main__.py";
             this.module = null;
         } else {
-            this.sourceName = spec.key() + (languageId.equals("js") ? ".js" : ".py");
+            this.sourceName = spec.key().split("@")[0] + (languageId.equals("js") ? ".js" : ".py");
             this.module = Source.newBuilder(languageId, spec.source(), sourceName).buildLiteral();
         }
         String preludeText = languageId.equals("js")

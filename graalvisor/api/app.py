@@ -1,0 +1,156 @@
+"""Routes. Each one reads the request, calls the daemon, and shapes the answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from graalvisor import __version__
+from graalvisor.api import errors
+from graalvisor.api.errors import ApiError, json_response
+from graalvisor.api.models import NAME, FunctionConfig, FunctionUpload
+from graalvisor.config import Config
+from graalvisor.daemon import Daemon
+
+
+def create_app(config: Config) -> FastAPI:
+    daemon = Daemon(config)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await daemon.start()
+        try:
+            yield
+        finally:
+            await daemon.stop()
+
+    app = FastAPI(title="graalvisor", version=__version__, lifespan=lifespan,
+                  description="Polyglot serverless functions in GraalVM isolates.")
+    app.state.daemon = daemon
+    errors.install(app)
+    limit = config.max_request_bytes
+
+    @app.put("/functions/{name}", status_code=201, openapi_extra=_UPLOAD_DOC)
+    async def put_function(
+        name: str, request: Request,
+        language: Annotated[Literal["js", "python", "java"] | None, Query()] = None,
+        entrypoint: str = "main", timeout_ms: int = 60_000, memory_mb: int = 256, concurrency: int = 64,
+        isolation: Literal["instance", "invocation"] = "instance",
+    ) -> Response:
+        """Create or update a function; every update is a new immutable version."""
+        _check_name(name)
+        body = await _read_body(request, limit)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                upload = FunctionUpload.model_validate_json(body)
+            except ValidationError as e:
+                raise ApiError(400, "invalid upload: " + _problems(e)) from None
+            version, created = await daemon.deploy(name, upload, None, None, None)
+        else:
+            if language is None:
+                raise ApiError(400, "a raw upload needs ?language=js|python|java (or send JSON with a language field)")
+            if not body:
+                raise ApiError(400, "the upload is empty")
+            try:
+                cfg = FunctionConfig(entrypoint=entrypoint, timeout_ms=timeout_ms, memory_mb=memory_mb,
+                                     concurrency=concurrency, isolation=isolation)
+            except ValidationError as e:
+                raise ApiError(400, "invalid upload: " + _problems(e)) from None
+            version, created = await daemon.deploy(name, None, body, cfg, language)
+        return json_response(201 if created else 200, {"name": name, **version.to_dict()})
+
+    @app.get("/functions")
+    async def list_functions() -> Response:
+        return json_response(200, {"functions": daemon.list_functions()})
+
+    @app.get("/functions/{name}")
+    async def get_function(name: str) -> Response:
+        return json_response(200, daemon.describe(name))
+
+    @app.delete("/functions/{name}")
+    async def delete_function(name: str) -> Response:
+        await daemon.delete(name)
+        return json_response(200, {"deleted": name})
+
+    @app.post("/invoke/{name}", openapi_extra=_INVOKE_DOC)
+    async def invoke(name: str, request: Request) -> Response:
+        """Run the function's latest version on the JSON params in the body."""
+        body = await _read_body(request, limit)
+        record, inv = await daemon.invoke(name, body)
+        headers = {
+            "X-Invocation-Id": record.id,
+            "Server-Timing": f"queue;dur={inv.wait_ms:.3f}, start;dur={inv.init_ms:.3f}, run;dur={inv.run_ms:.3f}",
+        }
+        if inv.start:
+            headers["X-Start"] = inv.start
+        if inv.status == "success":
+            assert inv.result is not None
+            return Response(inv.result, status_code=200, media_type="application/json", headers=headers)
+        body_out: dict[str, Any] = {**(inv.error or {}), "invocation_id": record.id}
+        if inv.logs:
+            body_out["logs"] = inv.logs
+        return json_response(daemon.status_code(inv), body_out, headers)
+
+    @app.get("/invocations/{invocation_id}")
+    async def get_invocation(invocation_id: str) -> Response:
+        record = daemon.recorder.get(invocation_id)
+        if record is None:
+            raise ApiError(404, f"no invocation '{invocation_id}' (records past the retention cap are dropped)")
+        return json_response(200, record.to_dict())
+
+    @app.get("/functions/{name}/invocations")
+    async def recent_invocations(name: str, limit: int = 20) -> Response:
+        records = daemon.registry.recent_invocations(name, max(1, min(limit, 1000)))
+        return json_response(200, {"invocations": [r.to_dict() for r in records]})
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        health = daemon.health()
+        return json_response(200 if health["status"] == "ok" else 503, health)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        daemon.health()  # refreshes the worker gauges
+        return Response(generate_latest(daemon.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body of {declared} bytes is over the {limit} byte limit")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise ApiError(413, f"request body is over the {limit} byte limit")
+    return bytes(chunks)
+
+
+def _check_name(name: str) -> None:
+    if not NAME.match(name):
+        raise ApiError(400, f"invalid function name '{name}': use 1-64 letters, digits, '_', '.', '-'")
+
+
+def _problems(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in e.errors())
+
+
+_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {"content": {
+        "application/json": {"schema": FunctionUpload.model_json_schema()},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    }}
+}
+_INVOKE_DOC: dict[str, Any] = {
+    "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+}
+
+__all__ = ["create_app"]

@@ -1,0 +1,150 @@
+"""``graalvisor serve | deploy | invoke | ls | rm | logs``: the daemon, and a client of its HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from graalvisor.config import Config, default_data_dir
+
+LANGUAGES = {".js": "js", ".py": "python", ".jar": "java", ".zip": None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="graalvisor", description=__doc__)
+    parser.add_argument("--url", default=os.environ.get("GRAALVISOR_URL", "http://127.0.0.1:8080"),
+                        help="the daemon's address (client commands)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the daemon")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--data-dir", type=Path, default=default_data_dir())
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    serve.add_argument("--worker-heap-mb", type=int, default=1024)
+    serve.add_argument("--deploy", type=Path, action="append", default=[],
+                       help="deploy every function in this folder once the daemon is up")
+
+    deploy = sub.add_parser("deploy", help="upload a function (.js, .py, .zip or .jar)")
+    deploy.add_argument("name")
+    deploy.add_argument("file", type=Path)
+    deploy.add_argument("--language", choices=["js", "python", "java"])
+    deploy.add_argument("--entrypoint", default="main")
+    deploy.add_argument("--timeout-ms", type=int, default=60_000)
+    deploy.add_argument("--memory-mb", type=int, default=256)
+    deploy.add_argument("--concurrency", type=int, default=64)
+    deploy.add_argument("--isolation", choices=["instance", "invocation"], default="instance")
+    deploy.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+
+    invoke = sub.add_parser("invoke", help="call a function with JSON params")
+    invoke.add_argument("name")
+    invoke.add_argument("params", nargs="?", default="{}")
+
+    sub.add_parser("ls", help="list functions")
+    rm = sub.add_parser("rm", help="delete a function")
+    rm.add_argument("name")
+    logs = sub.add_parser("logs", help="recent invocations of a function, with what they printed")
+    logs.add_argument("name")
+    logs.add_argument("-n", type=int, default=10)
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve_command(args)
+    with httpx.Client(base_url=args.url, timeout=None) as client:
+        try:
+            return CLIENT_COMMANDS[args.command](client, args)
+        except httpx.ConnectError:
+            print(f"error: no daemon at {args.url} (start one with `graalvisor serve`)", file=sys.stderr)
+            return 2
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from graalvisor.api.app import create_app
+
+    config = Config(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers,
+                    worker_heap_mb=args.worker_heap_mb)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app = create_app(config)
+    if args.deploy:
+        from graalvisor.examples import deploy_when_ready
+
+        deploy_when_ready(f"http://{args.host}:{args.port}", args.deploy)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    return 0
+
+
+def upload_request(args: argparse.Namespace, path: Path) -> dict[str, Any]:
+    """The JSON body of PUT /functions/{name} for a file on disk."""
+    language = args.language or LANGUAGES.get(path.suffix)
+    if language is None:
+        raise SystemExit(f"error: cannot tell the language of {path.name}: pass --language")
+    data = path.read_bytes()
+    binary = path.suffix in (".zip", ".jar")
+    body: dict[str, Any] = {
+        "language": language, "code": base64.b64encode(data).decode() if binary else data.decode(),
+        "binary": binary, "entrypoint": args.entrypoint, "timeout_ms": args.timeout_ms,
+        "memory_mb": args.memory_mb, "concurrency": args.concurrency, "isolation": args.isolation,
+        "env": dict(kv.split("=", 1) for kv in args.env),
+    }
+    return body
+
+
+def _print(response: httpx.Response) -> int:
+    try:
+        print(json.dumps(response.json(), indent=2))
+    except ValueError:
+        print(response.text)
+    return 0 if response.is_success else 1
+
+
+def _deploy(client: httpx.Client, args: argparse.Namespace) -> int:
+    return _print(client.put(f"/functions/{args.name}", json=upload_request(args, args.file)))
+
+
+def _invoke(client: httpx.Client, args: argparse.Namespace) -> int:
+    response = client.post(f"/invoke/{args.name}", content=args.params.encode())
+    print(f"# {response.status_code} start={response.headers.get('x-start')} "
+          f"id={response.headers.get('x-invocation-id')} {response.headers.get('server-timing', '')}",
+          file=sys.stderr)
+    return _print(response)
+
+
+def _ls(client: httpx.Client, args: argparse.Namespace) -> int:
+    response = client.get("/functions")
+    if not response.is_success:
+        return _print(response)
+    for f in response.json()["functions"]:
+        print(f"{f['name']:<24} v{f['version']:<4} {f['language']:<7} {f['size']:>9} B  {f['sha256'][:12]}")
+    return 0
+
+
+def _rm(client: httpx.Client, args: argparse.Namespace) -> int:
+    return _print(client.delete(f"/functions/{args.name}"))
+
+
+def _logs(client: httpx.Client, args: argparse.Namespace) -> int:
+    response = client.get(f"/functions/{args.name}/invocations", params={"limit": args.n})
+    if not response.is_success:
+        return _print(response)
+    for inv in reversed(response.json()["invocations"]):
+        print(f"{inv['id']} {inv['status']:<8} start={inv['start']} run={inv['run_ms']}ms")
+        for line in inv["logs"]:
+            print(f"    {line}")
+    return 0
+
+
+CLIENT_COMMANDS = {"deploy": _deploy, "invoke": _invoke, "ls": _ls, "rm": _rm, "logs": _logs}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Every option of the daemon, defined once: the CLI and the tests build a Config."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "graalvisor"
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=default_data_dir)
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Worker JVM heap; every isolate of every function in that worker shares it.
+    worker_heap_mb: int = 1024
+    # GraalPy contexts kept ready per worker: creating one costs tens of ms.
+    python_blanks: int = 2
+    # Threads per worker that may be inside Java at once (JPype releases the GIL there).
+    worker_threads: int = 64
+    max_request_bytes: int = 6 * 1024 * 1024
+    invocation_retention: int = 10_000
+    boot_timeout_s: float = 120.0
+    # How long an invocation may wait for a concurrency slot or a worker before a 503.
+    queue_timeout_s: float = 30.0
+    isolates_dir: Path = REPO_ROOT / "isolates" / "target"
+    java_home: str | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "graalvisor.db"
+
+    @property
+    def code_dir(self) -> Path:
+        return self.data_dir / "code"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"

@@ -1,0 +1,206 @@
+"""The daemon's state and its use cases: deploy, invoke, delete. Routes stay thin."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from graalvisor import __version__
+from graalvisor.api import artifacts
+from graalvisor.api.errors import ApiError
+from graalvisor.api.models import FunctionConfig, FunctionUpload
+from graalvisor.config import Config
+from graalvisor.metrics import Metrics
+from graalvisor.pool import NoWorker, Pool, WorkerLost
+from graalvisor.registry import CodeStore, FunctionVersion, InvocationRecord, Registry
+from graalvisor.registry.recorder import Recorder
+from graalvisor.scheduler import Invocation, Scheduler, Target
+
+log = logging.getLogger("graalvisor.daemon")
+
+STATUS_CODES = {"error": 502, "load_error": 502, "worker_lost": 502, "timeout": 504, "unavailable": 503}
+
+
+def worker_key(name: str, sha256: str, config: dict[str, Any], entrypoint: str) -> str:
+    """What a worker loads is fixed by code and config, so the key is derived from them."""
+    digest = hashlib.sha256(orjson.dumps({**config, "entrypoint": entrypoint}, option=orjson.OPT_SORT_KEYS))
+    return f"{name}@{sha256[:12]}.{digest.hexdigest()[:8]}"
+
+
+def key_of(v: FunctionVersion) -> str:
+    return worker_key(v.name, v.sha256, v.config(), v.entrypoint)
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.registry = Registry(config.db_path, config.invocation_retention)
+        self.code = CodeStore(config.code_dir)
+        self.recorder = Recorder(self.registry)
+        self.pool = Pool(config)
+        self.scheduler = Scheduler(self.pool, self._spec_for, config.queue_timeout_s)
+        self.latest: dict[str, FunctionVersion] = {}
+        self._by_key: dict[str, FunctionVersion] = {}
+        self._deploy_locks: dict[str, asyncio.Lock] = {}
+
+    async def start(self) -> None:
+        self.latest = self.registry.latest_versions()
+        self._by_key = {key_of(v): v for v in self.latest.values()}
+        self.metrics.functions.set(len(self.latest))
+        self.recorder.start()
+        await self.pool.start()
+        log.info("graalvisor %s: %d functions registered, %d workers starting",
+                 __version__, len(self.latest), self.config.workers)
+
+    async def stop(self) -> None:
+        await self.pool.stop()
+        await self.recorder.stop()
+        self.registry.close()
+
+    # -- functions
+
+    async def deploy(self, name: str, upload: FunctionUpload | None, raw: bytes | None,
+                     raw_config: FunctionConfig | None, raw_language: str | None) -> tuple[FunctionVersion, bool]:
+        if upload is not None:
+            language, config = upload.language, FunctionConfig.model_validate(upload.model_dump())
+            data = _decode_code(upload.code, upload.binary)
+        else:
+            assert raw is not None and raw_config is not None and raw_language is not None
+            language, config, data = raw_language, raw_config, raw
+        artifacts.check(language, data)
+        settings = config.model_dump(exclude={"entrypoint"})
+        entrypoint = config.entrypoint
+        if language == "java" and entrypoint == "main":
+            raise ApiError(400, "a Java function needs entrypoint 'pkg.Class' or 'pkg.Class#method'")
+
+        async with self._deploy_locks.setdefault(name, asyncio.Lock()):
+            sha256 = await asyncio.to_thread(self.code.put, data)
+            key = worker_key(name, sha256, settings, entrypoint)
+            spec = artifacts.load_spec(key, language, entrypoint, config.isolation, config.env, data,
+                                       self.code.path(sha256))
+            try:
+                loaded = await self.scheduler.deploy(spec)
+            except (NoWorker, WorkerLost) as e:
+                raise ApiError(503, f"no worker could load the function to check it: {e}") from None
+            if not loaded.get("ok"):
+                extra = {k: loaded[k] for k in ("type", "line") if k in loaded}
+                raise ApiError(400, f"the code does not load: {loaded.get('message', '').strip()}", **extra)
+            previous = self.latest.get(name)
+            version = await asyncio.to_thread(self.registry.add_version, name, language, entrypoint, sha256,
+                                              len(data), bool(artifacts.is_archive(data)), settings)
+            self.latest[name] = version
+            self._by_key[key] = version
+            if previous is not None and key_of(previous) != key:
+                self._by_key.pop(key_of(previous), None)
+                self.scheduler.forget([key_of(previous)])
+            self.metrics.functions.set(len(self.latest))
+            return version, previous is None
+
+    def describe(self, name: str) -> dict[str, Any]:
+        versions = self.registry.versions(name)
+        if not versions:
+            raise self._unknown(name)
+        return {"name": name, "latest": versions[-1].version, "versions": [v.to_dict() for v in versions]}
+
+    def list_functions(self) -> list[dict[str, Any]]:
+        return [{"name": name, **v.to_dict()} for name, v in sorted(self.latest.items())]
+
+    async def delete(self, name: str) -> None:
+        async with self._deploy_locks.setdefault(name, asyncio.Lock()):
+            version = self.latest.pop(name, None)
+            if not await asyncio.to_thread(self.registry.delete_function, name):
+                raise self._unknown(name)
+            if version is not None:
+                self._by_key.pop(key_of(version), None)
+                self.scheduler.forget([key_of(version)])
+            referenced = await asyncio.to_thread(self.registry.referenced_artifacts)
+            await asyncio.to_thread(self.code.remove_unreferenced, referenced)
+            self.metrics.functions.set(len(self.latest))
+
+    def _spec_for(self, key: str) -> dict[str, Any]:
+        v = self._by_key[key]
+        data = self.code.get(v.sha256)
+        return artifacts.load_spec(key, v.language, v.entrypoint, v.isolation, v.env, data, self.code.path(v.sha256))
+
+    @staticmethod
+    def _unknown(name: str) -> ApiError:
+        return ApiError(404, f"no function named '{name}'; deploy it with PUT /functions/{name}")
+
+    # -- invocations
+
+    async def invoke(self, name: str, body: bytes) -> tuple[InvocationRecord, Invocation]:
+        t0 = time.perf_counter()
+        version = self.latest.get(name)
+        if version is None:
+            raise self._unknown(name)
+        params = _params(body)
+        record = InvocationRecord(id=uuid.uuid4().hex, function=name, version=version.version, status="running")
+        self.recorder.begin(record)
+        target = Target(key=key_of(version), name=name, language=version.language,
+                        timeout_ms=version.timeout_ms, concurrency=version.concurrency)
+        try:
+            inv = await self.scheduler.invoke(target, params)
+        except Exception as e:  # an accepted invocation is never dropped without a record
+            log.exception("invocation %s of %s failed inside the gateway", record.id, name)
+            inv = Invocation("error", error={"error": f"internal error: {type(e).__name__}: {e}"})
+        record.status, record.start = inv.status, inv.start
+        record.wait_ms, record.init_ms, record.run_ms = inv.wait_ms, inv.init_ms, inv.run_ms
+        record.result, record.error, record.logs = inv.result, inv.error, inv.logs
+        self.recorder.finish(record)
+        self.metrics.invocations.labels(name, inv.status, inv.start or "none").inc()
+        self.metrics.latency.labels(version.language).observe(time.perf_counter() - t0)
+        if inv.start == "isolate":
+            self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
+        return record, inv
+
+    def status_code(self, inv: Invocation) -> int:
+        return 200 if inv.status == "success" else STATUS_CODES.get(inv.status, 502)
+
+    # -- health
+
+    def health(self) -> dict[str, Any]:
+        workers = [w.describe() for w in self.pool.workers.values()]
+        for w in workers:
+            self.metrics.worker_rss.labels(w["token"]).set(w["rss_bytes"])
+        ready = self.pool.ready_workers()
+        self.metrics.workers.labels("ready").set(len(ready))
+        self.metrics.workers.labels("starting").set(len(workers) - len(ready))
+        runtime = ready[0].runtime if ready else {}
+        return {
+            "status": "ok" if ready else ("halted" if self.pool.halted_reason else "starting"),
+            "version": __version__,
+            "runtime": runtime,
+            "workers": workers,
+            "functions": len(self.latest),
+            "halted": self.pool.halted_reason,
+        }
+
+
+def _decode_code(code: str, binary: bool) -> bytes:
+    if not binary:
+        return code.encode("utf-8")
+    try:
+        return base64.b64decode(code, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ApiError(400, f"code is not valid base64 (binary: true): {e}") from None
+
+
+def _params(body: bytes) -> str:
+    if not body.strip():
+        return "{}"
+    try:
+        params = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise ApiError(400, f"the request body is not JSON: {e}") from None
+    if not isinstance(params, dict):
+        raise ApiError(400, f"params must be a JSON object, not {type(params).__name__}")
+    return body.decode("utf-8")

@@ -1,0 +1,28 @@
+"""Prometheus metrics of one daemon, in their own registry so several apps can share a process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60)
+SPAWN_BUCKETS = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.invocations = Counter(
+            "graalvisor_invocations", "Invocations by function, outcome and start kind",
+            ["function", "status", "start"], registry=self.registry)
+        self.latency = Histogram(
+            "graalvisor_invocation_seconds", "Time from request to response, by language",
+            ["language"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.isolate_spawn = Histogram(
+            "graalvisor_isolate_spawn_seconds", "Time to create a ready isolate inside a worker",
+            ["language"], buckets=SPAWN_BUCKETS, registry=self.registry)
+        self.workers = Gauge("graalvisor_workers", "Worker processes by state", ["state"], registry=self.registry)
+        self.worker_rss = Gauge("graalvisor_worker_rss_bytes", "Resident memory of each worker",
+                                ["worker"], registry=self.registry)
+        self.worker_starts = Counter("graalvisor_worker_starts", "Workers started, by how",
+                                     ["kind"], registry=self.registry)
+        self.functions = Gauge("graalvisor_functions", "Registered functions", registry=self.registry)

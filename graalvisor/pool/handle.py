@@ -1,0 +1,118 @@
+"""The gateway's side of one worker: its process, its connection and the requests in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from typing import Any
+
+import orjson
+import psutil
+
+from graalvisor import protocol
+
+log = logging.getLogger("graalvisor.pool")
+
+
+class WorkerLost(Exception):
+    """The worker died or was killed while a request was in flight."""
+
+
+class NoWorker(Exception):
+    """No worker could take the request in time."""
+
+
+class WorkerHandle:
+    def __init__(self, token: str, start_kind: str) -> None:
+        self.token = token
+        self.start_kind = start_kind  # boot | snapshot
+        self.process: asyncio.subprocess.Process | None = None
+        self.pid: int | None = None
+        self.runtime: dict[str, Any] = {}
+        self.ready = asyncio.Event()
+        self.dead = False
+        self.inflight = 0
+        self.loaded: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.spawned_at = time.monotonic()
+        self.ready_after_s: float | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+
+    def attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: dict[str, Any],
+               peer_pid: int | None) -> asyncio.Task[None]:
+        self._writer = writer
+        self.pid = peer_pid or hello.get("pid")
+        self.runtime = hello.get("runtime", {})
+        self.ready_after_s = time.monotonic() - self.spawned_at
+        self.ready.set()
+        return asyncio.create_task(self._read_loop(reader), name=f"worker-{self.token}-reader")
+
+    async def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        if self.dead or self._writer is None:
+            raise WorkerLost(f"worker {self.token} is gone")
+        request_id = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            self._writer.write(protocol.encode({**message, "id": request_id}))
+            return await future
+        finally:
+            self._pending.pop(request_id, None)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Fire and forget: for messages that need no answer."""
+        if not self.dead and self._writer is not None:
+            self._writer.write(protocol.encode(message))
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                frame = await protocol.read_frame(reader)
+                future = self._pending.get(frame.get("id", -1))
+                if future is not None and not future.done():
+                    future.set_result(orjson.loads(frame["outcome"]))
+        except (asyncio.IncompleteReadError, ConnectionError, protocol.ProtocolError) as e:
+            self.mark_dead(f"connection closed ({type(e).__name__})")
+
+    def mark_dead(self, reason: str) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        self.ready.clear()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(WorkerLost(f"worker {self.pid or self.token} died: {reason}"))
+        for future in self.loaded.values():
+            if not future.done():
+                future.cancel()
+        if self._writer is not None:
+            self._writer.close()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
+    def rss_bytes(self) -> int:
+        """RSS of the worker and its children (the namespace init runs under unshare)."""
+        if self.pid is None:
+            return 0
+        try:
+            proc = psutil.Process(self.pid)
+            return int(proc.memory_info().rss)
+        except psutil.Error:
+            return 0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "token": self.token,
+            "pid": self.pid,
+            "start": self.start_kind,
+            "ready": self.ready.is_set(),
+            "ready_after_s": round(self.ready_after_s, 3) if self.ready_after_s is not None else None,
+            "inflight": self.inflight,
+            "functions_loaded": len(self.loaded),
+            "rss_bytes": self.rss_bytes(),
+        }

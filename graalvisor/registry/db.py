@@ -1,0 +1,239 @@
+"""SQLite (WAL) metadata: functions and their immutable versions, and invocation records."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS versions (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    language TEXT NOT NULL,
+    entrypoint TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    binary INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS functions (
+    name TEXT PRIMARY KEY,
+    latest INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS invocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    function TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    start TEXT,
+    wait_ms REAL,
+    init_ms REAL,
+    run_ms REAL,
+    result TEXT,
+    error TEXT,
+    logs TEXT,
+    created_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class FunctionVersion:
+    name: str
+    version: int
+    language: str
+    entrypoint: str
+    sha256: str
+    size: int
+    binary: bool
+    timeout_ms: int
+    memory_mb: int
+    concurrency: int
+    isolation: str
+    env: dict[str, str]
+    created_at: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "timeout_ms": self.timeout_ms,
+            "memory_mb": self.memory_mb,
+            "concurrency": self.concurrency,
+            "isolation": self.isolation,
+            "env": self.env,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "language": self.language,
+            "entrypoint": self.entrypoint,
+            "sha256": self.sha256,
+            "size": self.size,
+            "binary": self.binary,
+            "created_at": self.created_at,
+            **self.config(),
+        }
+
+
+@dataclass
+class InvocationRecord:
+    id: str
+    function: str
+    version: int
+    status: str  # running | success | error | timeout | worker_lost | unavailable
+    start: str | None = None
+    wait_ms: float | None = None
+    init_ms: float | None = None
+    run_ms: float | None = None
+    result: str | None = None
+    error: dict[str, Any] | None = None
+    logs: list[str] = field(default_factory=list)
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "function": self.function,
+            "version": self.version,
+            "status": self.status,
+            "start": self.start,
+            "wait_ms": self.wait_ms,
+            "init_ms": self.init_ms,
+            "run_ms": self.run_ms,
+            "result": orjson.loads(self.result) if self.result else None,
+            "error": self.error,
+            "logs": self.logs,
+            "created_at": self.created_at,
+        }
+
+
+class Registry:
+    """One connection guarded by a lock: writes are short transactions, reads are point look-ups."""
+
+    def __init__(self, path: Path, retention: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention = retention
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- functions and versions
+
+    def add_version(self, name: str, language: str, entrypoint: str, sha256: str, size: int,
+                    binary: bool, config: dict[str, Any]) -> FunctionVersion:
+        now = time.time()
+        config_text = orjson.dumps(config).decode()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT MAX(version) FROM versions WHERE name = ?", (name,)).fetchone()
+                version = (row[0] or 0) + 1
+                values = (name, version, language, entrypoint, sha256, size, int(binary), config_text, now)
+                self._db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                self._db.execute(
+                    "INSERT INTO functions (name, latest, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET latest = excluded.latest",
+                    (name, version, now),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return self._version_from_row(values)
+
+    def latest_versions(self) -> dict[str, FunctionVersion]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT v.* FROM versions v JOIN functions f ON f.name = v.name AND f.latest = v.version"
+            ).fetchall()
+        return {row[0]: self._version_from_row(row) for row in rows}
+
+    def versions(self, name: str) -> list[FunctionVersion]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM versions WHERE name = ? ORDER BY version", (name,)).fetchall()
+        return [self._version_from_row(row) for row in rows]
+
+    def delete_function(self, name: str) -> bool:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute("DELETE FROM functions WHERE name = ?", (name,))
+            self._db.execute("DELETE FROM versions WHERE name = ?", (name,))
+            self._db.execute("COMMIT")
+        return cur.rowcount > 0
+
+    def referenced_artifacts(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT DISTINCT sha256 FROM versions")}
+
+    @staticmethod
+    def _version_from_row(row: tuple[Any, ...]) -> FunctionVersion:
+        name, version, language, entrypoint, sha256, size, binary, config_text, created_at = row
+        config = orjson.loads(config_text)
+        return FunctionVersion(
+            name=name, version=version, language=language, entrypoint=entrypoint, sha256=sha256,
+            size=size, binary=bool(binary), timeout_ms=config["timeout_ms"], memory_mb=config["memory_mb"],
+            concurrency=config["concurrency"], isolation=config["isolation"], env=config["env"],
+            created_at=created_at,
+        )
+
+    # -- invocations
+
+    def record_invocations(self, records: list[InvocationRecord]) -> None:
+        rows = [
+            (r.id, r.function, r.version, r.status, r.start, r.wait_ms, r.init_ms, r.run_ms, r.result,
+             orjson.dumps(r.error).decode() if r.error else None, orjson.dumps(r.logs).decode(), r.created_at)
+            for r in records
+        ]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO invocations (id, function, version, status, start, wait_ms, init_ms, "
+                "run_ms, result, error, logs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            # Retention: keep the newest N records.
+            self._db.execute(
+                "DELETE FROM invocations WHERE seq <= (SELECT MAX(seq) FROM invocations) - ?", (self.retention,)
+            )
+            self._db.execute("COMMIT")
+
+    def invocation(self, invocation_id: str) -> InvocationRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, function, version, status, start, wait_ms, init_ms, run_ms, result, error, logs, "
+                "created_at FROM invocations WHERE id = ?",
+                (invocation_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return InvocationRecord(
+            id=row[0], function=row[1], version=row[2], status=row[3], start=row[4], wait_ms=row[5],
+            init_ms=row[6], run_ms=row[7], result=row[8], error=orjson.loads(row[9]) if row[9] else None,
+            logs=orjson.loads(row[10]) if row[10] else [], created_at=row[11],
+        )
+
+    def recent_invocations(self, function: str, limit: int) -> list[InvocationRecord]:
+        with self._lock:
+            ids = [r[0] for r in self._db.execute(
+                "SELECT id FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?", (function, limit))]
+        return [rec for i in ids if (rec := self.invocation(i)) is not None]

@@ -1,0 +1,95 @@
+"""Worker main loop: connect to the gateway, start the JVM, answer frames on a thread pool.
+
+Calls into Java release the GIL, so invocations on the pool's threads run in parallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graalvisor import protocol
+from graalvisor.worker.jvm import find_java_home, start_jvm
+
+log = logging.getLogger("graalvisor.worker")
+
+
+class Worker:
+    def __init__(self, sock: socket.socket, threads: int, isolates: Any) -> None:
+        self.sock = sock
+        self.isolates = isolates
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gv-invoke")
+        self.send_lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        frame = protocol.encode(message)
+        with self.send_lock:
+            self.sock.sendall(frame)
+
+    def serve(self) -> None:
+        while True:
+            message = protocol.recv_frame(self.sock)
+            if message is None:
+                return  # the gateway went away: nothing left to serve
+            self.executor.submit(self.handle, message)
+
+    def handle(self, message: dict[str, Any]) -> None:
+        op = message.get("op")
+        try:
+            if op == "invoke":
+                outcome = self.isolates.invoke(message["key"], message["params"], int(message["timeout_ms"]))
+            elif op == "deploy":
+                outcome = self.isolates.deploy(orjson.dumps(message["spec"]).decode())
+            elif op == "undeploy":
+                self.isolates.undeploy(message["key"])
+                outcome = '{"ok":true}'
+            elif op == "describe":
+                outcome = self.isolates.describe()
+            else:
+                outcome = orjson.dumps({"ok": False, "kind": "internal", "message": f"unknown op {op!r}"}).decode()
+        except Exception as e:  # a bug on this side must answer, never leave the caller waiting
+            log.exception("op %s failed", op)
+            outcome = orjson.dumps({"ok": False, "kind": "internal", "message": f"{type(e).__name__}: {e}"}).decode()
+        if "id" in message:
+            self.send({"id": message["id"], "outcome": outcome})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="graalvisor-worker")
+    parser.add_argument("--connect", required=True, help="the gateway's Unix socket")
+    parser.add_argument("--token", required=True, help="identifies this worker to the gateway")
+    parser.add_argument("--isolates-dir", required=True, type=Path)
+    parser.add_argument("--heap-mb", type=int, default=1024)
+    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument("--python-blanks", type=int, default=2)
+    parser.add_argument("--java-home")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
+
+    start_jvm(find_java_home(args.java_home), args.isolates_dir, args.heap_mb)
+    import jpype
+
+    isolates = jpype.JClass("dev.graalvisor.isolates.Isolates")
+    runtime = orjson.loads(str(isolates.start(args.python_blanks)))
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(args.connect)
+    worker = Worker(sock, args.threads, isolates)
+    worker.send({"op": "hello", "token": args.token, "pid": os.getpid(), "runtime": runtime})
+    worker.serve()
+    # The JVM's non-daemon threads must not keep a worker alive once the gateway is gone.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

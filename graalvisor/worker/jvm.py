@@ -1,0 +1,59 @@
+"""Finds Temurin 25 and the isolates build, and starts the one JVM of a worker through JPype."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+JDK_GLOBS = ("/usr/lib/jvm/temurin-25*", "/usr/lib/jvm/*-25*", "/usr/lib/jvm/java-25*")
+
+
+def find_java_home(explicit: str | None = None) -> Path:
+    """JAVA_HOME if it is a JDK 25, else the system's Temurin 25: GraalVM 25 needs a JDK 21+."""
+    for candidate in (explicit, os.environ.get("GRAALVISOR_JAVA_HOME"), os.environ.get("JAVA_HOME")):
+        if candidate and _is_jdk25(Path(candidate)):
+            return Path(candidate)
+    for pattern in JDK_GLOBS:
+        for found in sorted(glob.glob(pattern)):
+            if _is_jdk25(Path(found)):
+                return Path(found)
+    raise RuntimeError(
+        "no JDK 25 found: install Temurin 25 (make run does) or set GRAALVISOR_JAVA_HOME to one"
+    )
+
+
+def _is_jdk25(home: Path) -> bool:
+    release = home / "release"
+    if not (home / "lib" / "server" / "libjvm.so").exists() or not release.exists():
+        return False
+    return 'JAVA_VERSION="25' in release.read_text()
+
+
+def jvm_arguments(isolates_dir: Path, heap_mb: int) -> tuple[list[str], list[str]]:
+    """The JVM options and the class path: polyglot jars on the class path, the Graal compiler
+    on the upgrade module path so Truffle uses its optimizing runtime."""
+    jar = isolates_dir / "isolates-0.1.0.jar"
+    upgrade = isolates_dir / "upgrade"
+    if not jar.exists() or not upgrade.is_dir():
+        raise RuntimeError(f"isolates are not built ({jar} missing): run `make build`")
+    classpath = [str(jar), *sorted(glob.glob(str(isolates_dir / "lib" / "*.jar")))]
+    options = [
+        "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow",
+        "-XX:+UnlockExperimentalVMOptions",
+        "-XX:+EnableJVMCI",
+        f"--upgrade-module-path={upgrade}",
+        f"-Xmx{heap_mb}m",
+        "-XX:-UsePerfData",  # no hsperfdata file: smaller snapshots, nothing on disk to restore
+        "-Dpolyglot.engine.WarnInterpreterOnly=false",
+    ]
+    return options, classpath
+
+
+def start_jvm(java_home: Path, isolates_dir: Path, heap_mb: int) -> None:
+    import jpype
+
+    options, classpath = jvm_arguments(isolates_dir, heap_mb)
+    jpype.startJVM(str(java_home / "lib" / "server" / "libjvm.so"), *options, classpath=classpath,
+                   convertStrings=True)
