@@ -1,0 +1,1 @@
+"""Trace replay: Azure trace reading, down-sampling, scheduling, open-loop replay and memory sampling."""

@@ -1,0 +1,130 @@
+"""Every bad input gets the right status and a JSON error a user can act on."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support import build_jar, java_upload
+
+
+def _error(r: httpx.Response, status: int) -> dict[str, object]:
+    assert r.status_code == status, (r.status_code, r.text)
+    body = r.json()
+    assert isinstance(body["error"], str) and body["error"], body
+    return dict(body)
+
+
+def test_unknown_function_is_404(client: httpx.Client) -> None:
+    body = _error(client.post("/invoke/no-such-fn", json={}), 404)
+    assert "no-such-fn" in str(body["error"])
+
+
+def test_params_not_json_is_400(client: httpx.Client) -> None:
+    client.put("/functions/t-e-ok", json={"language": "js", "code": "function main(){return {}}"})
+    _error(client.post("/invoke/t-e-ok", content=b"{not json"), 400)
+    _error(client.post("/invoke/t-e-ok", content=b"[1, 2]"), 400)
+
+
+def test_invalid_uploads_are_400(client: httpx.Client) -> None:
+    _error(client.put("/functions/t-e", content=b"{oops", headers={"content-type": "application/json"}), 400)
+    _error(client.put("/functions/t-e", json={"language": "cobol", "code": "x"}), 400)
+    _error(client.put("/functions/t-e", json={"language": "js"}), 400)
+    _error(client.put("/functions/bad name!", json={"language": "js", "code": "function main(){}"}), 400)
+    _error(client.put("/functions/t-e", json={"language": "js", "code": "!!", "binary": True}), 400)
+    _error(client.put("/functions/t-e", content=b"function main(){}"), 400)  # raw body without ?language
+    _error(client.put("/functions/t-e", json={"language": "java", "code": "class X {}"}), 400)
+    _error(client.put("/functions/t-e", json={"language": "js", "code": "x", "timeout_ms": -1}), 400)
+    assert client.get("/functions/t-e").status_code == 404  # nothing was registered
+
+
+def test_syntax_errors_name_the_line(client: httpx.Client) -> None:
+    body = _error(client.put("/functions/t-syn-js", json={
+        "language": "js", "code": "function main(p) {\n  return {a: 1}\n  x y\n}"}), 400)
+    assert body["line"] == 3 and body["type"] == "SyntaxError"
+    body = _error(client.put("/functions/t-syn-py", json={
+        "language": "python", "code": "def main(args):\n    return {\n\ndef broken(:\n"}), 400)
+    assert body["type"] == "SyntaxError" and isinstance(body["line"], int) and body["line"] >= 2
+    assert client.get("/functions/t-syn-js").status_code == 404
+
+
+def test_missing_entrypoint_is_400(client: httpx.Client, hello_jar: bytes) -> None:
+    body = _error(client.put("/functions/t-noentry", json={"language": "js", "code": "function foo(){}"}), 400)
+    assert "main" in str(body["error"])
+    body = _error(client.put("/functions/t-noentry", json={
+        "language": "python", "code": "def main(a):\n    return {}\n", "entrypoint": "handler"}), 400)
+    assert "handler" in str(body["error"])
+    body = _error(client.put("/functions/t-noentry", json=java_upload(hello_jar, "t.Missing")), 400)
+    assert "t.Missing" in str(body["error"])
+    _error(client.put("/functions/t-noentry", json=java_upload(hello_jar, "main")), 400)
+
+
+def test_request_over_the_limit_is_413(client: httpx.Client) -> None:
+    client.put("/functions/t-e-ok", json={"language": "js", "code": "function main(){return {}}"})
+    big = b'{"x": "' + b"a" * (7 * 1024 * 1024) + b'"}'
+    _error(client.post("/invoke/t-e-ok", content=big), 413)
+
+
+def test_function_error_is_502_with_message_and_type(client: httpx.Client) -> None:
+    client.put("/functions/t-throw-js", json={
+        "language": "js", "code": "function main(p) {\n  throw new TypeError('bad input: ' + p.x);\n}"})
+    body = _error(client.post("/invoke/t-throw-js", json={"x": 7}), 502)
+    assert body["error"] == "bad input: 7" and body["type"] == "TypeError" and body["line"] == 2
+    client.put("/functions/t-throw-py", json={
+        "language": "python", "code": "def main(args):\n    raise ValueError('nope')\n"})
+    body = _error(client.post("/invoke/t-throw-py"), 502)
+    assert body["error"] == "nope" and body["type"] == "ValueError" and body["line"] == 2
+    jar = build_jar({"t/Boom.java": (
+        "package t; import com.google.gson.JsonObject;\n"
+        "public class Boom { public static JsonObject main(JsonObject a) {\n"
+        "  throw new IllegalStateException(\"java nope\"); } }")})
+    client.put("/functions/t-throw-java", json=java_upload(jar, "t.Boom"))
+    body = _error(client.post("/invoke/t-throw-java"), 502)
+    assert body["error"] == "java nope" and body["type"] == "java.lang.IllegalStateException"
+    # A failed invocation is recorded too.
+    inv = client.get(f"/invocations/{body['invocation_id']}").json()
+    assert inv["status"] == "error" and inv["error"]["type"] == "java.lang.IllegalStateException"
+
+
+def test_timeout_is_504_and_the_function_keeps_working(client: httpx.Client) -> None:
+    client.put("/functions/t-spin", json={
+        "language": "js", "timeout_ms": 500,
+        "code": "function main(p) { if (p.spin) { while (true) {} } return {ok: true}; }"})
+    body = _error(client.post("/invoke/t-spin", json={"spin": True}), 504)
+    assert "500 ms" in str(body["error"])
+    assert client.post("/invoke/t-spin", json={}).json() == {"ok": True}
+    jar = build_jar({"t/Sleepy.java": (
+        "package t; import com.google.gson.JsonObject;\n"
+        "public class Sleepy { public static JsonObject main(JsonObject a) throws Exception {\n"
+        "  Thread.sleep(60_000); return new JsonObject(); } }")})
+    client.put("/functions/t-sleepy", json=java_upload(jar, "t.Sleepy", timeout_ms=500))
+    _error(client.post("/invoke/t-sleepy"), 504)
+
+
+def test_exit_is_a_clear_error_and_the_worker_survives(client: httpx.Client) -> None:
+    client.put("/functions/t-exit-py", json={
+        "language": "python", "code": "import sys\ndef main(args):\n    sys.exit(3)\n"})
+    body = _error(client.post("/invoke/t-exit-py"), 502)
+    assert "exit" in str(body["error"])
+    client.put("/functions/t-exit-js", json={"language": "js", "code": "function main(){ quit(); }"})
+    _error(client.post("/invoke/t-exit-js"), 502)
+    workers = client.get("/healthz").json()["workers"]
+    assert client.post("/invoke/t-e-ok").status_code in (200, 404)
+    assert [w["pid"] for w in client.get("/healthz").json()["workers"]] == [w["pid"] for w in workers]
+
+
+def test_guests_have_no_host_or_file_access(client: httpx.Client) -> None:
+    client.put("/functions/t-io-py", json={
+        "language": "python", "code": "def main(args):\n    return {'x': open('/etc/hostname').read()}\n"})
+    body = _error(client.post("/invoke/t-io-py"), 502)
+    assert body["type"] in ("PermissionError", "OSError")
+    client.put("/functions/t-io-js", json={
+        "language": "js", "code": "function main(){ return {java: typeof Java, req: typeof require}; }"})
+    assert client.post("/invoke/t-io-js").json() == {"java": "undefined", "req": "undefined"}
+    client.put("/functions/t-proc-py", json={
+        "language": "python",
+        "code": "import subprocess\ndef main(a):\n    return {'o': subprocess.check_output(['id']).decode()}\n"})
+    _error(client.post("/invoke/t-proc-py"), 502)
+
+
+def test_unknown_route_is_json_404(client: httpx.Client) -> None:
+    _error(client.get("/nowhere"), 404)

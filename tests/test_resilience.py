@@ -1,0 +1,60 @@
+"""Worker crashes and gateway restarts lose no function and leave no caller hanging."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support import Daemon, java_upload, run_daemon, wait_healthy
+
+
+def test_kill_9_of_a_worker_gives_clear_errors_then_service_resumes(daemon: Daemon) -> None:
+    with daemon.client() as c:
+        assert c.put("/functions/k-slow", json={"language": "js", "code": (
+            "function main(p){ const end = Date.now() + p.ms; let n = 0; do { n++; } while (Date.now() < end);"
+            " return {n: n > 0}; }")}).is_success
+        workers = wait_healthy(daemon.url, daemon.process, daemon.log_path, workers=2)["workers"]
+
+    async def run() -> list[tuple[int, dict[str, object]]]:
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=60) as c:
+            calls = [asyncio.create_task(c.post("/invoke/k-slow", json={"ms": 3000})) for _ in range(6)]
+            await asyncio.sleep(1.0)
+            for w in workers:
+                os.kill(w["pid"], signal.SIGKILL)
+            responses = await asyncio.gather(*calls)
+            return [(r.status_code, r.json()) for r in responses]
+
+    t0 = time.monotonic()
+    results = asyncio.run(run())
+    assert time.monotonic() - t0 < 30, "callers of a dead worker must not hang"
+    lost = [body for status, body in results if status == 502]
+    assert lost, results
+    assert all("died" in str(body["error"]) for body in lost), lost
+    assert all(status in (200, 502, 503) for status, _ in results), results
+
+    health = wait_healthy(daemon.url, daemon.process, daemon.log_path, workers=2)
+    assert {w["pid"] for w in health["workers"]}.isdisjoint({w["pid"] for w in workers})
+    with daemon.client() as c:
+        r = c.post("/invoke/k-slow", json={"ms": 1})
+        assert r.status_code == 200 and r.json() == {"n": True}
+        inv = c.get(f"/invocations/{r.headers['x-invocation-id']}").json()
+        assert inv["status"] == "success"
+
+
+def test_restart_keeps_every_function(data_root: Path, hello_jar: bytes) -> None:
+    data_dir = data_root / "restart"
+    with run_daemon(data_dir, workers=1) as d, d.client() as c:
+        for v in ("js", "js2"):
+            js = {"language": "js", "code": f"function main(){{return {{v: '{v}'}}}}"}
+            assert c.put("/functions/r-js", json=js).is_success
+        assert c.put("/functions/r-java", json=java_upload(hello_jar, "t.Hello")).is_success
+    with run_daemon(data_dir, workers=1) as d, d.client() as c:
+        names = {f["name"]: f["version"] for f in c.get("/functions").json()["functions"]}
+        assert names == {"r-js": 2, "r-java": 1}
+        assert c.post("/invoke/r-js").json() == {"v": "js2"}
+        assert c.post("/invoke/r-java", json={"name": "x"}).json() == {"greeting": "hello x"}
