@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, default=default_data_dir())
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     serve.add_argument("--worker-heap-mb", type=int, default=1024)
+    serve.add_argument("--max-workers", type=int, default=2 * (os.cpu_count() or 1))
+    serve.add_argument("--keep-alive-s", type=float, default=600.0, help="idle time before an extra worker stops")
+    serve.add_argument("--no-snapshots", action="store_true", help="always boot workers; never use CRIU")
+    serve.add_argument("--snapshot-dir", type=Path, help="where CRIU images live (a tmpfs makes restores faster)")
     serve.add_argument("--deploy", type=Path, action="append", default=[],
                        help="deploy every function in this folder once the daemon is up")
 
@@ -72,7 +76,9 @@ def serve_command(args: argparse.Namespace) -> int:
     from graalvisor.api.app import create_app
 
     config = Config(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers,
-                    worker_heap_mb=args.worker_heap_mb)
+                    worker_heap_mb=args.worker_heap_mb, max_workers=max(args.max_workers, args.workers),
+                    keep_alive_s=args.keep_alive_s, snapshots=not args.no_snapshots,
+                    snapshot_dir=args.snapshot_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(config)

@@ -33,6 +33,14 @@ class Config:
     queue_timeout_s: float = 30.0
     isolates_dir: Path = REPO_ROOT / "isolates" / "target"
     java_home: str | None = None
+    # Workers beyond `workers`, started for load or on request, live until idle this long.
+    max_workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1))
+    keep_alive_s: float = 600.0
+    # Snapshots: start workers by restoring CRIU images instead of booting a JVM.
+    snapshots: bool = True
+    criu_path: str | None = None
+    # Where images live; a tmpfs (e.g. /dev/shm/graalvisor) makes restores read from memory.
+    snapshot_dir: Path | None = None
 
     @property
     def db_path(self) -> Path:
@@ -45,3 +53,7 @@ class Config:
     @property
     def run_dir(self) -> Path:
         return self.data_dir / "run"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.snapshot_dir or self.data_dir / "snapshots"

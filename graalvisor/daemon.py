@@ -19,7 +19,8 @@ from graalvisor.api.errors import ApiError
 from graalvisor.api.models import FunctionConfig, FunctionUpload
 from graalvisor.config import Config
 from graalvisor.metrics import Metrics
-from graalvisor.pool import NoWorker, Pool, WorkerLost
+from graalvisor.pool import NoWorker, Pool, WorkerHandle, WorkerLost
+from graalvisor.pool.criu import CriuError
 from graalvisor.registry import CodeStore, FunctionVersion, InvocationRecord, Registry
 from graalvisor.registry.recorder import Recorder
 from graalvisor.scheduler import Invocation, Scheduler, Target
@@ -58,6 +59,7 @@ class Daemon:
         self.metrics.functions.set(len(self.latest))
         self.recorder.start()
         await self.pool.start()
+        self.pool.remove_stale_snapshots(set(self._by_key))
         log.info("graalvisor %s: %d functions registered, %d workers starting",
                  __version__, len(self.latest), self.config.workers)
 
@@ -102,6 +104,7 @@ class Daemon:
             if previous is not None and key_of(previous) != key:
                 self._by_key.pop(key_of(previous), None)
                 self.scheduler.forget([key_of(previous)])
+                self.pool.remove_stale_snapshots(set(self._by_key))  # an old version never runs again
             self.metrics.functions.set(len(self.latest))
             return version, previous is None
 
@@ -122,9 +125,50 @@ class Daemon:
             if version is not None:
                 self._by_key.pop(key_of(version), None)
                 self.scheduler.forget([key_of(version)])
+                self.pool.remove_stale_snapshots(set(self._by_key))
             referenced = await asyncio.to_thread(self.registry.referenced_artifacts)
             await asyncio.to_thread(self.code.remove_unreferenced, referenced)
             self.metrics.functions.set(len(self.latest))
+
+    # -- snapshots
+
+    async def snapshot_function(self, name: str, params: dict[str, Any], warmup: int) -> dict[str, Any]:
+        """Boots a template, loads and warms the latest version, dumps it: new workers for this
+        version then start from this image."""
+        version = self.latest.get(name)
+        if version is None:
+            raise self._unknown(name)
+        key = key_of(version)
+        spec = self._spec_for(key)
+        params_text = orjson.dumps(params).decode()
+
+        async def warm(template: WorkerHandle) -> None:
+            loaded = await template.request({"op": "deploy", "spec": spec})
+            if not loaded.get("ok"):
+                raise CriuError(f"the function did not load in the template: {loaded.get('message')}")
+            for _ in range(warmup):
+                await template.request({"op": "invoke", "key": key, "params": params_text,
+                                        "timeout_ms": version.timeout_ms})
+
+        try:
+            snap = await self.pool.make_snapshot("function", warm, key)
+        except CriuError as e:
+            raise ApiError(503, f"could not take a snapshot: {e}") from None
+        return {**snap.to_dict(), "function": name, "version": version.version}
+
+    def list_snapshots(self) -> list[dict[str, Any]]:
+        names = {key_of(v): (n, v.version) for n, v in self.latest.items()}
+        out = []
+        for snap in self.pool.snapshots.all():
+            entry = snap.to_dict()
+            if snap.function_key in names:
+                entry["function"], entry["version"] = names[snap.function_key]
+            out.append(entry)
+        return out
+
+    def delete_snapshot(self, snap_id: str) -> None:
+        if not self.pool.snapshots.remove(snap_id):
+            raise ApiError(404, f"no snapshot '{snap_id}'; GET /snapshots lists them")
 
     def _spec_for(self, key: str) -> dict[str, Any]:
         v = self._by_key[key]
@@ -137,7 +181,7 @@ class Daemon:
 
     # -- invocations
 
-    async def invoke(self, name: str, body: bytes) -> tuple[InvocationRecord, Invocation]:
+    async def invoke(self, name: str, body: bytes, fresh: str | None = None) -> tuple[InvocationRecord, Invocation]:
         t0 = time.perf_counter()
         version = self.latest.get(name)
         if version is None:
@@ -148,7 +192,7 @@ class Daemon:
         target = Target(key=key_of(version), name=name, language=version.language,
                         timeout_ms=version.timeout_ms, concurrency=version.concurrency)
         try:
-            inv = await self.scheduler.invoke(target, params)
+            inv = await self.scheduler.invoke(target, params, fresh)
         except Exception as e:  # an accepted invocation is never dropped without a record
             log.exception("invocation %s of %s failed inside the gateway", record.id, name)
             inv = Invocation("error", error={"error": f"internal error: {type(e).__name__}: {e}"})
@@ -175,13 +219,24 @@ class Daemon:
         self.metrics.workers.labels("ready").set(len(ready))
         self.metrics.workers.labels("starting").set(len(workers) - len(ready))
         runtime = ready[0].runtime if ready else {}
+        pool = self.pool
+        self.metrics.criu_available.set(1 if pool.criu.available else 0)
+        self.metrics.snapshot_fallback.set(1 if pool.restore_fallback else 0)
+        for kind, count in pool.starts.items():
+            self.metrics.worker_starts.labels(kind).set(count)
         return {
             "status": "ok" if ready else ("halted" if self.pool.halted_reason else "starting"),
             "version": __version__,
             "runtime": runtime,
             "workers": workers,
             "functions": len(self.latest),
-            "halted": self.pool.halted_reason,
+            "halted": pool.halted_reason,
+            "criu": {"available": pool.criu.available, "path": pool.criu.path, "version": pool.criu.version,
+                     "message": pool.criu.message},
+            "snapshots": {"base": (b.id if (b := pool.snapshots.base(pool.runtime_key)) else None),
+                          "count": len(pool.snapshots.all()), "runtime_key": pool.runtime_key,
+                          "booting_because": pool.restore_fallback},
+            "worker_starts": dict(pool.starts),
         }
 
 

@@ -23,6 +23,11 @@ class Metrics:
         self.workers = Gauge("graalvisor_workers", "Worker processes by state", ["state"], registry=self.registry)
         self.worker_rss = Gauge("graalvisor_worker_rss_bytes", "Resident memory of each worker",
                                 ["worker"], registry=self.registry)
-        self.worker_starts = Counter("graalvisor_worker_starts", "Workers started, by how",
-                                     ["kind"], registry=self.registry)
+        self.worker_starts = Gauge("graalvisor_worker_starts", "Workers started since the daemon started, by how",
+                                   ["kind"], registry=self.registry)
+        self.criu_available = Gauge("graalvisor_criu_available", "1 when criu check passed and snapshots are on",
+                                    registry=self.registry)
+        self.snapshot_fallback = Gauge("graalvisor_snapshot_fallback",
+                                       "1 when workers boot the slow way because restoring is not possible",
+                                       registry=self.registry)
         self.functions = Gauge("graalvisor_functions", "Registered functions", registry=self.registry)

@@ -69,7 +69,7 @@ def run_daemon(data_dir: Path, workers: int = 2, extra: list[str] | None = None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "graalvisor.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-             "--workers", str(workers), "--worker-heap-mb", "768", *(extra or [])],
+             "--workers", str(workers), "--worker-heap-mb", "768", "--keep-alive-s", "30", *(extra or [])],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"

@@ -170,7 +170,8 @@ def create_app(data_dir: Path, keep_alive_s: float = 600.0, max_instances: int =
             t2 = time.perf_counter()
             await pool.release(inst, healthy)
         start_ms = inst.boot_s * 1000 if kind == "boot" else 0.0
-        timing = f"queue;dur={(t1 - t0) * 1000 - start_ms:.3f}, start;dur={start_ms:.3f}, run;dur={(t2 - t1) * 1000:.3f}"
+        queue_ms = (t1 - t0) * 1000 - start_ms
+        timing = f"queue;dur={queue_ms:.3f}, start;dur={start_ms:.3f}, run;dur={(t2 - t1) * 1000:.3f}"
         headers = {"X-Start": kind, "Server-Timing": timing}
         if "error" in reply:
             return JSONResponse({"error": reply["error"]}, 500 if healthy else 502, headers=headers)

@@ -60,7 +60,7 @@ class Instance:
         t0 = time.perf_counter()
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT, start_new_session=True)
+            stderr=asyncio.subprocess.DEVNULL, limit=LINE_LIMIT)
         inst = cls(function, proc, 0.0)
         hello = await inst._read()
         if not hello.get("ready"):

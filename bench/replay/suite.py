@@ -35,7 +35,7 @@ SUITE: tuple[SuiteFunction, ...] = (
     SuiteFunction("mst", "mst", "suite.Mst", 2000, 1, 100, 300_000),
     SuiteFunction("pagerank", "pagerank", "suite.PageRank", 2000, 1, 100, 300_000),
     SuiteFunction("compress", "compress", "suite.Compress", 64, 1, 4, 8192),
-    SuiteFunction("sha256", "sha256", "suite.Sha256", 256, 1, 4, 1_048_576),
+    SuiteFunction("sha256", "sha256", "suite.Sha256", 2048, 1, 4, 1_048_576),
     SuiteFunction("json", "json_transform", "suite.JsonTransform", 1000, 1, 50, 200_000),
     SuiteFunction("matmul", "matmul", "suite.MatMul", 64, 3, 8, 600),
     SuiteFunction("thumbnail", "thumbnail", "suite.Thumbnail", 256, 2, 16, 4096),

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import FastAPI, Query, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
@@ -78,11 +79,39 @@ def create_app(config: Config) -> FastAPI:
         await daemon.delete(name)
         return json_response(200, {"deleted": name})
 
+    @app.post("/functions/{name}/snapshot", status_code=201)
+    async def snapshot_function(name: str, request: Request) -> Response:
+        """Dump a warmed worker with this function loaded; new workers for it restore from the image.
+        Optional JSON body: {"params": {...} (warm-up params), "warmup": N (invocations, default 3)}."""
+        body = await _read_body(request, limit)
+        try:
+            options = orjson.loads(body) if body.strip() else {}
+        except orjson.JSONDecodeError as e:
+            raise ApiError(400, f"the request body is not JSON: {e}") from None
+        if not isinstance(options, dict) or not isinstance(options.get("params", {}), dict):
+            raise ApiError(400, 'body must be {"params": {...}, "warmup": N}')
+        warmup = options.get("warmup", 3)
+        if not isinstance(warmup, int) or not 0 <= warmup <= 1000:
+            raise ApiError(400, "warmup must be an integer from 0 to 1000")
+        return json_response(201, await daemon.snapshot_function(name, options.get("params", {}), warmup))
+
+    @app.get("/snapshots")
+    async def list_snapshots() -> Response:
+        return json_response(200, {"snapshots": daemon.list_snapshots()})
+
+    @app.delete("/snapshots/{snap_id}")
+    async def delete_snapshot(snap_id: str) -> Response:
+        daemon.delete_snapshot(snap_id)
+        return json_response(200, {"deleted": snap_id})
+
     @app.post("/invoke/{name}", openapi_extra=_INVOKE_DOC)
-    async def invoke(name: str, request: Request) -> Response:
+    async def invoke(name: str, request: Request,
+                     worker: Annotated[Literal["boot", "snapshot"] | None, Query(
+                         description="start a new worker for this call (boot or restore): for measuring cold starts",
+                     )] = None) -> Response:
         """Run the function's latest version on the JSON params in the body."""
         body = await _read_body(request, limit)
-        record, inv = await daemon.invoke(name, body)
+        record, inv = await daemon.invoke(name, body, worker)
         headers = {
             "X-Invocation-Id": record.id,
             "Server-Timing": f"queue;dur={inv.wait_ms:.3f}, start;dur={inv.init_ms:.3f}, run;dur={inv.run_ms:.3f}",

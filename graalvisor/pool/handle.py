@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
+import signal
 import time
 from typing import Any
 
@@ -25,13 +27,22 @@ class NoWorker(Exception):
 
 
 class WorkerHandle:
-    def __init__(self, token: str, start_kind: str) -> None:
+    def __init__(self, token: str, start_kind: str, role: str = "member") -> None:
         self.token = token
         self.start_kind = start_kind  # boot | snapshot
-        self.process: asyncio.subprocess.Process | None = None
+        # member: counts toward the configured size; extra: started for load, reaped when idle;
+        # template: warmed up only to be parked and dumped.
+        self.role = role
+        self.image_id: str | None = None
+        self.process: asyncio.subprocess.Process | None = None  # booted workers: `unshare`
         self.pid: int | None = None
+        self.wake_fd: int | None = None  # write end of the park pipe, held while the worker lives
+        self.stderr_inode = 0
+        self.kill_reason: str | None = None  # set when the gateway itself stopped the worker
+        self.last_used = time.monotonic()
         self.runtime: dict[str, Any] = {}
         self.ready = asyncio.Event()
+        self.gone = asyncio.Event()  # the connection is closed (or never opened) for good
         self.dead = False
         self.inflight = 0
         self.loaded: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -82,6 +93,7 @@ class WorkerHandle:
             return
         self.dead = True
         self.ready.clear()
+        self.gone.set()
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(WorkerLost(f"worker {self.pid or self.token} died: {reason}"))
@@ -91,9 +103,39 @@ class WorkerHandle:
         if self._writer is not None:
             self._writer.close()
 
-    def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
+    def kill(self, reason: str | None = None) -> None:
+        """SIGKILL to the worker itself, never its `unshare`: an orphaned worker would keep
+        running, and once reparented to the gateway it would be nobody's to reap."""
+        self.kill_reason = self.kill_reason or reason
+        pid = self.pid or self._namespace_init()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _namespace_init(self) -> int | None:
+        """The worker under `unshare` before it said hello (so before its pid is known)."""
+        if self.process is None or self.process.returncode is not None:
+            return None
+        try:
+            with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as f:
+                children = f.read().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
+    def terminate(self) -> None:
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def close_fds(self) -> None:
+        if self.wake_fd is not None:
+            os.close(self.wake_fd)
+            self.wake_fd = None
 
     def rss_bytes(self) -> int:
         """RSS of the worker and its children (the namespace init runs under unshare)."""
@@ -110,6 +152,8 @@ class WorkerHandle:
             "token": self.token,
             "pid": self.pid,
             "start": self.start_kind,
+            "role": self.role,
+            "image": self.image_id,
             "ready": self.ready.is_set(),
             "ready_after_s": round(self.ready_after_s, 3) if self.ready_after_s is not None else None,
             "inflight": self.inflight,

@@ -69,7 +69,7 @@ class Scheduler:
                 if handle.loaded.pop(key, None) is not None:
                     handle.send({"op": "undeploy", "key": key})
 
-    async def invoke(self, target: Target, params: str) -> Invocation:
+    async def invoke(self, target: Target, params: str, fresh: str | None = None) -> Invocation:
         t0 = time.perf_counter()
         slot = self._slot(target)
         self.queued[target.name] = self.queued.get(target.name, 0) + 1
@@ -83,15 +83,25 @@ class Scheduler:
         finally:
             self.queued[target.name] -= 1
         try:
-            return await self._run(target, params, t0)
+            return await self._run(target, params, t0, fresh)
         finally:
             slot.release()
 
-    async def _run(self, target: Target, params: str, t0: float) -> Invocation:
+    async def _run(self, target: Target, params: str, t0: float, fresh: str | None) -> Invocation:
+        worker_ms = 0.0
         try:
-            handle = await self.pool.acquire(target.key, self.queue_timeout_s)
+            if fresh is None:
+                handle = await self.pool.acquire(target.key, self.queue_timeout_s)
+            else:
+                t_start = time.perf_counter()
+                image = self.pool.snapshots.for_function(self.pool.runtime_key, target.key)
+                handle = await self.pool.fresh_worker(fresh, image)
+                worker_ms = _ms(t_start)
         except NoWorker as e:
             return Invocation("unavailable", error={"error": f"no worker could take the invocation: {e}"},
+                              wait_ms=_ms(t0))
+        except (TimeoutError, WorkerLost) as e:
+            return Invocation("unavailable", error={"error": f"the new worker did not come up: {e}"},
                               wait_ms=_ms(t0))
         handle.inflight += 1
         try:
@@ -116,7 +126,12 @@ class Scheduler:
                               wait_ms=_ms(t0))
         finally:
             handle.inflight -= 1
-        return _to_invocation(outcome, wait_ms)
+        inv = _to_invocation(outcome, wait_ms - worker_ms)
+        if fresh is not None:
+            # The caller waited for a whole worker: that is the start, and its kind.
+            inv.start = handle.start_kind
+            inv.init_ms += worker_ms
+        return inv
 
     async def _ensure_loaded(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None) -> dict[str, Any]:
         future = handle.loaded.get(key)

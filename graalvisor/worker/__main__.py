@@ -6,8 +6,10 @@ Calls into Java release the GIL, so invocations on the pool's threads run in par
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
+import random
 import socket
 import sys
 import threading
@@ -24,9 +26,10 @@ log = logging.getLogger("graalvisor.worker")
 
 
 class Worker:
-    def __init__(self, sock: socket.socket, threads: int, isolates: Any) -> None:
+    def __init__(self, sock: socket.socket, threads: int, isolates: Any, park_fd: int | None) -> None:
         self.sock = sock
         self.isolates = isolates
+        self.park_fd = park_fd
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gv-invoke")
         self.send_lock = threading.Lock()
 
@@ -40,7 +43,29 @@ class Worker:
             message = protocol.recv_frame(self.sock)
             if message is None:
                 return  # the gateway went away: nothing left to serve
-            self.executor.submit(self.handle, message)
+            if message.get("op") == "park":
+                self.park(message)
+            else:
+                self.executor.submit(self.handle, message)
+
+    def park(self, message: dict[str, Any]) -> None:
+        """Drops the gateway connection and blocks until a restorer wakes this process: the
+        only state ever dumped. Whatever wakes it is a clone with its own identity."""
+        if self.park_fd is None:
+            self.send({"id": message["id"], "outcome": '{"ok":false,"kind":"internal","message":"no park fd"}'})
+            return
+        self.isolates.beforeCheckpoint()
+        gc.collect()
+        self.send({"id": message["id"], "outcome": '{"ok":true}'})
+        self.sock.close()
+        identity = orjson.loads(_read_line(self.park_fd))
+        # Every clone starts from the same bytes: re-seed before anything draws a random number.
+        random.seed()
+        self.isolates.afterRestore(int.from_bytes(os.urandom(8), "little", signed=True))
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(identity["connect"])
+        self.send({"op": "hello", "token": identity["token"], "pid": os.getpid(), "restored": True,
+                   "runtime": orjson.loads(str(self.isolates.describe()))})
 
     def handle(self, message: dict[str, Any]) -> None:
         op = message.get("op")
@@ -63,6 +88,16 @@ class Worker:
             self.send({"id": message["id"], "outcome": outcome})
 
 
+def _read_line(fd: int) -> bytes:
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise SystemExit("park pipe closed before a wake-up came")
+        data += chunk
+    return bytes(data)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="graalvisor-worker")
     parser.add_argument("--connect", required=True, help="the gateway's Unix socket")
@@ -72,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--python-blanks", type=int, default=2)
     parser.add_argument("--java-home")
+    parser.add_argument("--park-fd", type=int, help="inherited pipe a parked worker waits on")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
@@ -84,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(args.connect)
-    worker = Worker(sock, args.threads, isolates)
+    worker = Worker(sock, args.threads, isolates, args.park_fd)
     worker.send({"op": "hello", "token": args.token, "pid": os.getpid(), "runtime": runtime})
     worker.serve()
     # The JVM's non-daemon threads must not keep a worker alive once the gateway is gone.

@@ -45,6 +45,12 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int) -> tuple[list[str], list[str
         "-XX:+EnableJVMCI",
         f"--upgrade-module-path={upgrade}",
         f"-Xmx{heap_mb}m",
+        # Serial GC gives committed heap back after a collection: a parked worker dumps only
+        # what it uses, and an idle worker's RSS stays near its live data.
+        "-XX:+UseSerialGC",
+        "-Xms32m",
+        "-XX:MinHeapFreeRatio=10",
+        "-XX:MaxHeapFreeRatio=30",
         "-XX:-UsePerfData",  # no hsperfdata file: smaller snapshots, nothing on disk to restore
         "-Dpolyglot.engine.WarnInterpreterOnly=false",
     ]

@@ -59,6 +59,16 @@ abstract class Deployment {
         if (closed && idle.remove(isolate)) isolate.close();
     }
 
+    /**
+     * After a snapshot restore every clone holds the same pooled isolates: drop those whose
+     * random state cannot be re-seeded from outside, re-seed the rest.
+     */
+    void afterRestore() {
+        for (Isolate isolate : idle) {
+            if (!isolate.reseed() && idle.remove(isolate)) isolate.close();
+        }
+    }
+
     int idleCount() {
         return idle.size();
     }

@@ -11,6 +11,26 @@ import org.graalvm.polyglot.Value;
 /** A JS or Python function: its Sources are built once so every isolate shares the parsed code. */
 final class GuestDeployment extends Deployment {
     private static final Gson GSON = new Gson();
+    /**
+     * Math.random from a per-isolate seed (xoshiro128**): GraalJS seeds its own generator from
+     * state that a snapshot copies, so every clone would otherwise draw the same numbers.
+     */
+    private static final String JS_PRELUDE = """
+            (function (s0, s1, s2, s3) {
+              const rotl = (x, k) => (x << k) | (x >>> (32 - k));
+              function next() {
+                const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+                const t = s1 << 9;
+                s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
+                return r;
+              }
+              Object.defineProperty(Math, "random", { value: function random() {
+                return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+              }, writable: true, configurable: true });
+              globalThis.process = { env: ENV };
+              globalThis.module = { exports: {} };
+              globalThis.exports = globalThis.module.exports;
+            })""";
     private final Runtime runtime;
     private final String languageId;
     private final String sourceName;
@@ -30,7 +50,7 @@ final class GuestDeployment extends Deployment {
             this.module = Source.newBuilder(languageId, spec.source(), sourceName).buildLiteral();
         }
         String preludeText = languageId.equals("js")
-                ? "globalThis.process = { env: " + envJson + " }; var module = { exports: {} }; var exports = module.exports;"
+                ? JS_PRELUDE.replace("ENV", envJson)
                 : "__gv_setenv(" + GSON.toJson(envJson) + ")";
         this.prelude = Source.newBuilder(languageId, preludeText, "<prelude>").buildLiteral();
     }
@@ -45,7 +65,8 @@ final class GuestDeployment extends Deployment {
                 throw new Failure("load", "the code defines no function '" + entryName() + "' (the entrypoint)", "EntrypointError", 0);
             }
             Value runner = runtime.runnerFactory(context, languageId).execute(main, sourceName);
-            return new GuestIsolate(context, runner, blank.logs(), runtime.watchdog());
+            return new GuestIsolate(context, languageId.equals("python"), runner, blank.logs(), runtime.watchdog(),
+                    runtime.javaRunner());
         } catch (PolyglotException e) {
             context.close(true);
             int line = e.getSourceLocation() != null ? e.getSourceLocation().getStartLine() : 0;
@@ -62,7 +83,9 @@ final class GuestDeployment extends Deployment {
     }
 
     private Value loadJs(Context context) {
-        context.eval(prelude);
+        long a = runtime.nextSeed();
+        long b = runtime.nextSeed();
+        context.eval(prelude).execute((int) a, (int) (a >>> 32), (int) b | 1, (int) (b >>> 32));
         Value exports;
         if (module != null) {
             context.eval(module);

@@ -1,6 +1,7 @@
 package dev.graalvisor.isolates;
 
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -15,13 +16,18 @@ final class GuestIsolate implements Isolate {
     private final Value runner;
     private final LogBuffer logs;
     private final ScheduledExecutorService watchdog;
+    private final Executor closer;
+    private final boolean python;
     private volatile boolean broken;
 
-    GuestIsolate(Context context, Value runner, LogBuffer logs, ScheduledExecutorService watchdog) {
+    GuestIsolate(Context context, boolean python, Value runner, LogBuffer logs, ScheduledExecutorService watchdog,
+                 Executor closer) {
         this.context = context;
+        this.python = python;
         this.runner = runner;
         this.logs = logs;
         this.watchdog = watchdog;
+        this.closer = closer;
     }
 
     @Override
@@ -29,7 +35,9 @@ final class GuestIsolate implements Isolate {
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> alarm = watchdog.schedule(() -> {
             timedOut.set(true);
-            context.close(true);  // cancels guest code wherever it is, even in a tight loop
+            // close(true) cancels guest code wherever it is, even in a tight loop, but blocks
+            // until the guest thread lets go: never on the watchdog's one thread.
+            closer.execute(() -> context.close(true));
         }, timeoutMs, TimeUnit.MILLISECONDS);
         try {
             // The runner returns [ok, payload, type, line]: guest errors come back as data, not exceptions.
@@ -79,6 +87,11 @@ final class GuestIsolate implements Isolate {
     @Override
     public boolean reusable() {
         return !broken;
+    }
+
+    @Override
+    public boolean reseed() {
+        return python && Runtime.reseedPython(context);
     }
 
     @Override

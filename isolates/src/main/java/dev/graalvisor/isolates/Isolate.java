@@ -12,6 +12,9 @@ interface Isolate extends AutoCloseable {
     /** False once a cancel, an exit or a broken state made the isolate unusable. */
     boolean reusable();
 
+    /** Gives the isolate fresh random state after a restore; false if it cannot. */
+    boolean reseed();
+
     @Override
     void close();
 }

@@ -62,6 +62,18 @@ public final class Isolates {
         return d.invoke(paramsJson, timeoutMs);
     }
 
+    /** Before a CRIU dump: shed garbage so the image is small. Pooled isolates stay (they are the point). */
+    public static void beforeCheckpoint() {
+        System.gc();
+    }
+
+    /** In a freshly restored clone: no two clones may share random state. {@code entropy} comes
+     * from the clone's getrandom(), never from state that was in the image. */
+    public static void afterRestore(long entropy) {
+        runtime.afterRestore(entropy);
+        DEPLOYMENTS.values().forEach(Deployment::afterRestore);
+    }
+
     public static void undeploy(String key) {
         Deployment d = DEPLOYMENTS.remove(key);
         if (d != null) d.close();

@@ -137,6 +137,11 @@ final class JavaDeployment extends Deployment {
         }
 
         @Override
+        public boolean reseed() {
+            return true;  // java.util.Random and SecureRandom draw fresh seeds from the clone's own clock and /dev/urandom
+        }
+
+        @Override
         public void close() {
             // nothing held beyond the instance, which the GC takes
         }

@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
@@ -33,6 +35,7 @@ final class Runtime {
     private final ScheduledExecutorService watchdog;
     private final ExecutorService javaRunner;
     private final Thread refiller;
+    private SplittableRandom seeds = new SplittableRandom(new SecureRandom().nextLong());
 
     Runtime(int pythonBlanksTarget) {
         this.engine = Engine.newBuilder("js", "python")
@@ -127,10 +130,34 @@ final class Runtime {
         }
     }
 
-    /** Drops every pre-created context: used before a snapshot so none survives into a clone. */
-    void discardBlanks() {
-        Blank b;
-        while ((b = pythonBlanks.pollFirst()) != null) b.context().close(true);
+    /**
+     * Re-seeds a restored clone's Python context ({@code random} from the clone's urandom).
+     * JS contexts cannot be: their Math.random state lives inside GraalJS, so they are dropped.
+     */
+    static boolean reseedPython(Context context) {
+        try {
+            context.getBindings("python").getMember("__gv_reseed").execute();
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Seeds for guest random generators; re-seeded in every clone from the clone's own entropy. */
+    synchronized long nextSeed() {
+        return seeds.nextLong();
+    }
+
+    void afterRestore(long entropy) {
+        synchronized (this) {
+            seeds = new SplittableRandom(entropy);
+        }
+        for (Blank b : pythonBlanks) {
+            if (!reseedPython(b.context()) && pythonBlanks.remove(b)) b.context().close(true);
+        }
+        synchronized (pythonBlanks) {
+            pythonBlanks.notifyAll();
+        }
     }
 
     private static Source resource(String languageId, String name) {

@@ -53,3 +53,9 @@ def __gv_load_zip(files_json):
     namespace = {"__name__": "__gv_action__", "__file__": "__main__.py"}
     exec(compile(files["__main__.py"], "__main__.py", "exec"), namespace)
     return namespace
+
+
+def __gv_reseed():
+    # A restored clone shares the dumped random state: draw a new seed from its own urandom.
+    import random
+    random.seed()

@@ -1,0 +1,212 @@
+"""Micro-benchmarks of graalvisor, through its HTTP API only, against a daemon started for the run.
+
+    .venv/bin/python -m bench.micro [--quick] [--workers 1] [--n 500] [--json out.json]
+
+1. isolate spawn per language   2. warm invoke latency vs a bare FastAPI route
+3. a CPU-bound JS kernel in GraalJS vs Node.js   4. worker RSS idle and per deployed function
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+import orjson
+from rich.console import Console
+from rich.rule import Rule
+
+from bench.microbench import render
+from bench.microbench.cpu import CpuResult, measure_cpu
+from bench.microbench.daemon import ServerFailed, bare_server, graalvisor, settle
+from bench.microbench.functions import LANGUAGES, hello_upload
+from bench.microbench.latency import LatencyResult, Target, measure_latency, ratios
+from bench.microbench.memory import MB, MemoryResult, measure_growth, workers_rss_mb
+from bench.microbench.spawn import SpawnResult, measure_spawn
+
+CONCURRENCIES = (1, 16)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of each measurement a run does; --quick shrinks everything to about a minute."""
+
+    mode: str
+    workers: int
+    n: int  # measured calls per spawn series (JS, Java) and per latency series at c=1
+    spawn_warmup: int
+    py_spawn_n: int  # GraalPy spawns without a ready context take a second or more each
+    py_spawn_warmup: int
+    latency_warmup: int
+    cpu_size: int
+    cpu_iterations: int
+    cpu_warm_s: float  # the most GraalJS warm-up time before the measured iterations
+    functions: int  # per language, for the memory section
+    boot_settle_s: float  # the most to wait for the daemon's post-boot work (base snapshot, JIT) to end
+    settle_s: float  # the same between sections
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Plan:
+        if args.quick:
+            n = args.n or 100
+            return cls("quick", args.workers, n, 100, max(5, n // 25), 1, 50, 800, 20, 30,
+                       args.functions or 20, 15, 5)
+        n = args.n or 500
+        return cls("default", args.workers, n, 200, max(5, n // 25), 3, 200, 800, 30, 90,
+                   args.functions or 100, 60, 10)
+
+
+def _sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=1, help="daemon workers (1 gives the steadiest numbers)")
+    parser.add_argument("--n", type=int, default=None, help="measured calls per series (default 500, quick 100)")
+    parser.add_argument("--functions", type=int, default=None,
+                        help="functions per language for the memory figures (default 100, quick 20)")
+    parser.add_argument("--quick", action="store_true", help="smaller samples: about a minute")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir and the servers' logs")
+    args = parser.parse_args(argv)
+    plan = Plan.from_args(args)
+    console = Console(width=None if sys.stdout.isatty() else 150)  # piped: wide enough for the tables
+    signal.signal(signal.SIGTERM, _sigterm)
+    work_dir = Path(tempfile.mkdtemp(prefix="graalvisor-bench-"))
+    ok = False
+    try:
+        figures = run(plan, work_dir, console)
+        if args.json:
+            args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+            console.print(f"figures written to {args.json}")
+        ok = True
+        return 0
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: servers stopped[/]")
+        return 130
+    except (ServerFailed, RuntimeError, httpx.HTTPError) as e:
+        console.print(f"[red]benchmark failed:[/] {type(e).__name__}: {e}")
+        return 1
+    finally:
+        if ok and not args.keep:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        else:
+            console.print(f"logs and data kept in {work_dir}")
+
+
+def run(plan: Plan, work_dir: Path, console: Console) -> dict[str, Any]:
+    t_start = time.monotonic()
+    machine = {"cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "python": platform.python_version(),
+               "node": _node_version(), "mode": plan.mode, "workers": plan.workers}
+    console.print(Rule(f"graalvisor micro-benchmarks ({plan.mode}, {plan.workers} worker(s), "
+                       f"{machine['cpus']} CPUs, load {machine['loadavg_start'][0]:.2f})"))
+    with ExitStack() as stack:
+        with console.status("starting the daemon (JVM boot)..."):
+            gv = stack.enter_context(graalvisor(plan.workers, work_dir))
+        client = stack.enter_context(httpx.Client(base_url=gv.url, timeout=300))
+        runtime = gv.health["runtime"]
+        at_ready_mb = sum(w["rss_bytes"] for w in gv.health["workers"]) / MB
+        console.print(f"daemon ready in {gv.ready_after_s:.1f} s at {gv.url}: truffle_runtime="
+                      f"{runtime.get('truffle_runtime')!r} optimizing={runtime.get('optimizing')} "
+                      f"java {runtime.get('java_version')} graalvm {runtime.get('graalvm_version')}")
+        if not runtime.get("optimizing"):
+            console.print("[red]the worker runs Truffle's fallback (interpreter-only) runtime: "
+                          "section 3 measures an interpreter[/]")
+        with console.status(f"waiting for the daemon's post-boot work to settle (≤{plan.boot_settle_s:.0f} s)..."):
+            waited = settle(client, plan.boot_settle_s)
+        idle_mb = workers_rss_mb(client)
+        console.print(f"boot settled after {waited}; worker RSS {at_ready_mb:.0f} MB at ready, {idle_mb:.0f} MB now")
+
+        spawn: list[SpawnResult] = []
+        for lang in LANGUAGES:
+            warmup, n = (plan.py_spawn_warmup, plan.py_spawn_n) if lang == "python" else (plan.spawn_warmup, plan.n)
+            with console.status(f"1. spawn: {lang}, {warmup} warm-up + {n} calls..."):
+                spawn.append(measure_spawn(client, lang, warmup, n))
+        console.print(render.spawn_table(spawn))
+        _settle(console, client, plan.settle_s)
+
+        with console.status("2. latency: deploying hello and starting the bare FastAPI app..."):
+            for lang in LANGUAGES:
+                client.put(f"/functions/hello-{lang}", json=hello_upload(lang)).raise_for_status()
+            bare = stack.enter_context(bare_server(work_dir))
+        targets = [Target("bare", bare.url, "/invoke/hello"),
+                   *(Target(lang, gv.url, f"/invoke/hello-{lang}") for lang in LANGUAGES)]
+        latency: dict[int, dict[str, LatencyResult]] = {}
+        for c in CONCURRENCIES:
+            n = plan.n if c == 1 else plan.n * 2
+            with console.status(f"2. latency: concurrency {c}, {n} requests per target..."):
+                latency[c] = measure_latency(targets, c, n, plan.latency_warmup)
+        console.print(render.latency_table(latency))
+        _settle(console, client, plan.settle_s)
+
+        with console.status(f"3. cpu: warm-up and {plan.cpu_iterations} iterations in GraalJS, then Node.js..."):
+            cpu = measure_cpu(client, plan.cpu_size, plan.cpu_iterations, plan.cpu_warm_s)
+        console.print(render.cpu_table(cpu))
+        _settle(console, client, plan.settle_s)
+
+        with console.status(f"4. memory: deploying and invoking {plan.functions} functions per language..."):
+            memory = MemoryResult(at_ready_mb, idle_mb, measure_growth(client, plan.functions))
+        console.print(render.memory_table(memory))
+        health_after = client.get("/healthz").json()
+
+    machine["loadavg_end"] = os.getloadavg()
+    machine["seconds"] = round(time.monotonic() - t_start, 1)
+    console.print(Rule("summary"))
+    for line in render.summary_lines(spawn, latency, cpu, memory):
+        console.print(line, highlight=False, markup=False)
+    console.print(f"run     {machine['seconds']:.0f} s, load average {machine['loadavg_start'][0]:.2f} at start, "
+                  f"{machine['loadavg_end'][0]:.2f} at end; worker restarts: {_restarts(gv.health, health_after)}",
+                  highlight=False)
+    daemon = {"ready_after_s": round(gv.ready_after_s, 2), "boot_settle": waited, "runtime": runtime,
+              "snapshots": health_after.get("snapshots"), "worker_starts": health_after.get("worker_starts")}
+    return _figures(machine, daemon, spawn, latency, cpu, memory)
+
+
+def _settle(console: Console, client: httpx.Client, max_s: float) -> None:
+    with console.status(f"letting the workers' background JIT work settle (≤{max_s:.0f} s)..."):
+        settle(client, max_s)
+
+
+def _restarts(before: dict[str, Any], after: dict[str, Any]) -> int:
+    """Workers whose pid changed: a crash or a kill during the run would skew everything after it."""
+    return len({w["pid"] for w in before["workers"]} - {w["pid"] for w in after["workers"]})
+
+
+def _node_version() -> str:
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "missing"
+
+
+def _figures(machine: dict[str, Any], daemon: dict[str, Any], spawn: list[SpawnResult],
+             latency: dict[int, dict[str, LatencyResult]], cpu: CpuResult, memory: MemoryResult) -> dict[str, Any]:
+    return {
+        "machine": machine,
+        "daemon": daemon,
+        "spawn": {s.language: s.to_dict() for s in spawn},
+        "latency": {f"c{c}": {"targets": {label: r.to_dict() for label, r in results.items()},
+                              "ratio_to_bare": {label: {k: round(v, 3) for k, v in rel.items()}
+                                                for label, rel in ratios(results).items()}}
+                    for c, results in latency.items()},
+        "cpu": cpu.to_dict(),
+        "memory": memory.to_dict(),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

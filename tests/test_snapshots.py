@@ -1,0 +1,156 @@
+"""Workers restored from CRIU images: correct, independent clones, never stale."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support import Daemon, java_upload, run_daemon, wait_healthy
+
+RANDOM_PY = "import random, uuid\ndef main(a):\n    return {'r': random.random(), 'u': str(uuid.uuid4())}\n"
+RANDOM_JS = "function main() { return {r: Math.random()}; }"
+
+
+def js(body: str) -> dict[str, str]:
+    return {"language": "js", "code": f"function main(p) {{ {body} }}"}
+
+
+def wait_for_base_image(d: Daemon, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = httpx.get(d.url + "/healthz", timeout=10).json()
+        assert health["criu"]["available"], health["criu"]
+        if health["snapshots"]["base"]:
+            return dict(health)
+        time.sleep(1)
+    raise TimeoutError("no base image was made")
+
+
+def test_restored_worker_serves_all_three_languages(daemon: Daemon, hello_jar: bytes) -> None:
+    wait_for_base_image(daemon)
+    with daemon.client() as c:
+        assert c.put("/functions/s-js", json={"language": "js", "code":
+                     "function main(p){ return {greeting: 'hello ' + p.name}; }"}).is_success
+        assert c.put("/functions/s-py", json={"language": "python", "code":
+                     "def main(a):\n    return {'greeting': 'hello ' + a['name']}\n"}).is_success
+        assert c.put("/functions/s-java", json=java_upload(hello_jar, "t.Hello")).is_success
+        for fn in ("s-js", "s-py", "s-java"):
+            r = c.post(f"/invoke/{fn}", params={"worker": "snapshot"}, json={"name": fn})
+            assert r.status_code == 200, r.text
+            assert r.json() == {"greeting": f"hello {fn}"}
+            assert r.headers["x-start"] == "snapshot"
+        workers = c.get("/healthz").json()["workers"]
+        assert sum(1 for w in workers if w["start"] == "snapshot") >= 3
+
+
+def test_four_concurrent_restores_of_one_image_all_serve(daemon: Daemon) -> None:
+    wait_for_base_image(daemon)
+    with daemon.client() as c:
+        assert c.put("/functions/s-four", json={"language": "js", "code":
+                     "function main(p){ return {n: p.n * 2}; }"}).is_success
+        before = {w["token"] for w in c.get("/healthz").json()["workers"]}
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=120) as c:
+            return await asyncio.gather(*(c.post("/invoke/s-four", params={"worker": "snapshot"}, json={"n": i})
+                                          for i in range(4)))
+
+    responses = asyncio.run(run())
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    assert [r.json()["n"] for r in responses] == [0, 2, 4, 6]
+    assert all(r.headers["x-start"] == "snapshot" for r in responses)
+    with daemon.client() as c:
+        new = [w for w in c.get("/healthz").json()["workers"] if w["token"] not in before]
+    assert len([w for w in new if w["start"] == "snapshot"]) >= 4
+
+
+def test_clones_draw_different_random_values_and_uuids(daemon: Daemon) -> None:
+    wait_for_base_image(daemon)
+    with daemon.client() as c:
+        assert c.put("/functions/s-rand-py", json={"language": "python", "code": RANDOM_PY}).is_success
+        assert c.put("/functions/s-rand-js", json={"language": "js", "code": RANDOM_JS}).is_success
+        for fn in ("s-rand-py", "s-rand-js"):
+            # A function image holds warm isolates of the function: the case where state is shared.
+            snap = c.post(f"/functions/{fn}/snapshot", json={"warmup": 3})
+            assert snap.status_code == 201, snap.text
+            results = []
+            for _ in range(2):
+                r = c.post(f"/invoke/{fn}", params={"worker": "snapshot"})
+                assert r.status_code == 200 and r.headers["x-start"] == "snapshot", r.text
+                results.append(r.json())
+            assert results[0] != results[1], results
+            if fn == "s-rand-py":
+                assert results[0]["u"] != results[1]["u"]
+
+
+def test_an_updated_function_never_runs_its_old_snapshot(daemon: Daemon) -> None:
+    wait_for_base_image(daemon)
+    with daemon.client() as c:
+        assert c.put("/functions/s-upd", json=js("return {v: 1};")).is_success
+        snap = c.post("/functions/s-upd/snapshot")
+        assert snap.status_code == 201, snap.text
+        assert snap.json()["function"] == "s-upd"
+        ids = [s["id"] for s in c.get("/snapshots").json()["snapshots"]]
+        assert snap.json()["id"] in ids
+        assert c.put("/functions/s-upd", json=js("return {v: 2};")).is_success
+        ids = [s["id"] for s in c.get("/snapshots").json()["snapshots"]]
+        assert snap.json()["id"] not in ids, "a new version must make the old image stale"
+        assert not Path(snap.json()["path"]).exists()
+        r = c.post("/invoke/s-upd", params={"worker": "snapshot"})
+        assert r.status_code == 200 and r.json() == {"v": 2}
+
+
+def test_snapshot_api_errors_and_delete(daemon: Daemon) -> None:
+    with daemon.client() as c:
+        assert c.post("/functions/s-nope/snapshot").status_code == 404
+        assert c.delete("/snapshots/nope").status_code == 404
+        assert c.put("/functions/s-del", json={"language": "js", "code": "function main(){return {}}"}).is_success
+        assert c.post("/functions/s-del/snapshot", content=b"{bad").status_code == 400
+        wait_for_base_image(daemon)
+        snap = c.post("/functions/s-del/snapshot", json={"warmup": 0}).json()
+        assert c.delete(f"/snapshots/{snap['id']}").status_code == 200
+        assert snap["id"] not in [s["id"] for s in c.get("/snapshots").json()["snapshots"]]
+        assert c.post("/invoke/s-del", params={"worker": "snapshot"}).status_code == 200  # falls back to base
+
+
+def test_kill_9_of_a_restored_worker_is_recovered(daemon: Daemon) -> None:
+    wait_for_base_image(daemon)
+    with daemon.client() as c:
+        assert c.put("/functions/s-kill", json=js("return {ok: 1};")).is_success
+        r = c.post("/invoke/s-kill", params={"worker": "snapshot"})
+        assert r.status_code == 200
+        members = [w for w in c.get("/healthz").json()["workers"] if w["role"] == "member"]
+        # A dead member is replaced from the base image.
+        os.kill(members[0]["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        replacement: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not replacement:
+            workers = c.get("/healthz").json()["workers"]
+            replacement = [w for w in workers if w["role"] == "member" and w["start"] == "snapshot" and w["ready"]]
+            time.sleep(0.2)
+        assert replacement, workers
+        os.kill(replacement[0]["pid"], signal.SIGKILL)
+        wait_healthy(daemon.url, daemon.process, daemon.log_path, workers=2)
+        assert c.post("/invoke/s-kill").json() == {"ok": 1}
+
+
+def test_without_criu_workers_boot_and_everything_else_works(data_root: Path) -> None:
+    with run_daemon(data_root / "nocriu", workers=1, extra=["--no-snapshots"]) as d, d.client() as c:
+        health = c.get("/healthz").json()
+        assert health["criu"]["available"] is False and "disabled" in health["criu"]["message"]
+        assert health["snapshots"]["booting_because"]
+        assert "graalvisor_snapshot_fallback 1.0" in c.get("/metrics").text
+        assert c.put("/functions/n", json={"language": "js", "code": "function main(){return {ok: 1}}"}).is_success
+        assert c.post("/invoke/n").json() == {"ok": 1}
+        r = c.post("/functions/n/snapshot")
+        assert r.status_code == 503 and "unavailable" in r.json()["error"]
+        r = c.post("/invoke/n", params={"worker": "snapshot"})
+        assert r.status_code == 503 and "restore" in r.json()["error"]
+        r = c.post("/invoke/n", params={"worker": "boot"})
+        assert r.status_code == 200 and r.headers["x-start"] == "boot"
