@@ -39,6 +39,7 @@ class WorkerHandle:
         self.wake_fd: int | None = None  # write end of the park pipe, held while the worker lives
         self.stderr_inode = 0
         self.kill_reason: str | None = None  # set when the gateway itself stopped the worker
+        self.restore_s: float | None = None  # time inside `criu restore`, for restored workers
         self.last_used = time.monotonic()
         self.runtime: dict[str, Any] = {}
         self.ready = asyncio.Event()
@@ -58,6 +59,7 @@ class WorkerHandle:
         self.pid = peer_pid or hello.get("pid")
         self.runtime = hello.get("runtime", {})
         self.ready_after_s = time.monotonic() - self.spawned_at
+        self.last_used = time.monotonic()  # keep-alive counts from when it could first be used
         self.ready.set()
         return asyncio.create_task(self._read_loop(reader), name=f"worker-{self.token}-reader")
 
@@ -155,7 +157,8 @@ class WorkerHandle:
             "role": self.role,
             "image": self.image_id,
             "ready": self.ready.is_set(),
-            "ready_after_s": round(self.ready_after_s, 3) if self.ready_after_s is not None else None,
+            "ready_after_s": round(self.ready_after_s, 4) if self.ready_after_s is not None else None,
+            "restore_s": round(self.restore_s, 4) if self.restore_s is not None else None,
             "inflight": self.inflight,
             "functions_loaded": len(self.loaded),
             "rss_bytes": self.rss_bytes(),

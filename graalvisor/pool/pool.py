@@ -17,6 +17,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -153,6 +154,7 @@ class Pool:
         wake_r, wake_w = os.pipe()
         err_r, err_w = os.pipe()
         self._register(handle)
+        t0 = time.perf_counter()
         try:
             pid = await criu.restore(self.criu.path or "criu", Path(image.path),
                                      {wake_r: image.wake_pipe, err_w: image.stderr_pipe},
@@ -162,6 +164,7 @@ class Pool:
             for fd in (wake_r, wake_w, err_r, err_w):
                 os.close(fd)
             raise
+        handle.restore_s = time.perf_counter() - t0
         os.close(wake_r)
         os.close(err_w)
         handle.pid = pid
@@ -267,6 +270,7 @@ class Pool:
             self.kill(handle, "restore fell back to boot")
             raise NoWorker(f"restore failed: {self.restore_fallback}")
         await asyncio.wait_for(handle.ready.wait(), self.config.boot_timeout_s)
+        handle.last_used = asyncio.get_running_loop().time()
         return handle
 
     def ready_workers(self) -> list[WorkerHandle]:
@@ -361,7 +365,8 @@ class Pool:
             now = asyncio.get_running_loop().time()
             for handle in list(self.workers.values()):
                 idle_s = now - handle.last_used
-                if handle.role == "extra" and handle.inflight == 0 and idle_s > self.config.keep_alive_s:
+                if (handle.role == "extra" and handle.ready.is_set() and handle.inflight == 0
+                        and idle_s > self.config.keep_alive_s):
                     handle.mark_dead("idle past keep-alive")
                     handle.kill(f"idle for {idle_s:.0f} s, past the keep-alive")
 
