@@ -32,12 +32,14 @@ console = Console()
 
 
 @contextmanager
-def daemon(work_dir: Path, snapshot_dir: Path | None) -> Iterator[Server]:
+def daemon(work_dir: Path, snapshot_dir: Path | None, lazy_pages: bool) -> Iterator[Server]:
     port = free_port()
     argv = [str(GRAALVISOR), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir",
             str(work_dir / "data"), "--workers", "1", "--max-workers", "64", "--keep-alive-s", "1"]
     if snapshot_dir is not None:
         argv += ["--snapshot-dir", str(snapshot_dir)]
+    if lazy_pages:
+        argv.append("--lazy-pages")
     server = Server("graalvisor", argv, port, work_dir / "graalvisor.log")
     server.start()
     try:
@@ -103,6 +105,7 @@ def main() -> None:
     parser.add_argument("--boot-runs", type=int, help="boots per language (default: --runs); boots take seconds")
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--snapshot-dir", type=Path, help="put images here (a tmpfs such as /dev/shm/...)")
+    parser.add_argument("--lazy-pages", action="store_true", help="restore with userfaultfd (criu lazy-pages)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     languages = args.languages.split(",")
@@ -110,10 +113,13 @@ def main() -> None:
     results: dict[str, Any] = {"runs": args.runs, "boot_runs": boot_runs, "languages": {}}
 
     with tempfile.TemporaryDirectory(prefix="graalvisor-coldstart-") as tmp, \
-            daemon(Path(tmp), args.snapshot_dir) as server, httpx.Client(base_url=server.url, timeout=600) as client:
+            daemon(Path(tmp), args.snapshot_dir, args.lazy_pages) as server, \
+            httpx.Client(base_url=server.url, timeout=600) as client:
         health = wait_base_image(client)
         console.print(f"[bold]graalvisor cold starts[/] — {health['criu']['version']}, images in "
-                      f"{args.snapshot_dir or 'the data dir'}, truffle runtime {health['runtime']['truffle_runtime']}")
+                      f"{args.snapshot_dir or 'the data dir'}, {'lazy' if args.lazy_pages else 'eager'} restore, "
+                      f"truffle runtime {health['runtime']['truffle_runtime']}")
+        results["restore"] = "lazy" if args.lazy_pages else "eager"
         for language in languages:
             fn = f"cold-{language}"
             r = client.put(f"/functions/{fn}", json=hello_upload(language))

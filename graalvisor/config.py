@@ -41,6 +41,8 @@ class Config:
     criu_path: str | None = None
     # Where images live; a tmpfs (e.g. /dev/shm/graalvisor) makes restores read from memory.
     snapshot_dir: Path | None = None
+    # Restore with userfaultfd: map memory at restore, fill pages on first touch.
+    lazy_pages: bool = False
 
     @property
     def db_path(self) -> Path:

@@ -67,21 +67,36 @@ async def dump(criu: str, pid: int, images: Path, external_pipes: list[int]) -> 
     return time.perf_counter() - t0
 
 
-async def restore(criu: str, images: Path, inherit: dict[int, int], pidfile: Path) -> int:
+async def restore(criu: str, images: Path, inherit: dict[int, int], pidfile: Path,
+                  lazy: bool = False) -> tuple[int, asyncio.subprocess.Process | None]:
     """Restores a clone detached; ``inherit`` maps an fd of ours to the pipe inode it replaces.
-    Returns the clone's pid."""
+    Returns the clone's pid and, with ``lazy``, the page server that feeds it: memory is then
+    mapped at restore and filled on first touch (userfaultfd) or in the background."""
     argv = [criu, "restore", "-D", str(images), "-d", "--pidfile", str(pidfile),
             "-o", f"restore-{pidfile.stem}.log", "-v1"]
     for fd, inode in inherit.items():
         argv += ["--inherit-fd", f"fd[{fd}]:pipe:[{inode}]"]
+    pages: asyncio.subprocess.Process | None = None
+    if lazy:
+        address = pidfile.with_suffix(".uffd")
+        pages = await asyncio.create_subprocess_exec(
+            criu, "lazy-pages", "-D", str(images), "--address", str(address), "-o", f"lazy-{pidfile.stem}.log",
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        for _ in range(2000):  # the page server is ready once its socket exists
+            if address.exists() or pages.returncode is not None:
+                break
+            await asyncio.sleep(0.0005)
+        argv += ["--lazy-pages", "--address", str(address)]
     code, out = await _run(argv, timeout=60, pass_fds=tuple(inherit))
+    if code != 0 and pages is not None and pages.returncode is None:
+        pages.kill()
     if code != 0:
         raise CriuError(f"criu restore failed ({code}): {out.strip()[-300:]} "
                         f"{_log_tail(images / f'restore-{pidfile.stem}.log')}")
     pid = int(pidfile.read_text().strip())
     pidfile.unlink(missing_ok=True)
     (images / f"restore-{pidfile.stem}.log").unlink(missing_ok=True)
-    return pid
+    return pid, pages
 
 
 async def _run(argv: list[str], timeout: float, pass_fds: tuple[int, ...] = ()) -> tuple[int, str]:

@@ -156,15 +156,17 @@ class Pool:
         self._register(handle)
         t0 = time.perf_counter()
         try:
-            pid = await criu.restore(self.criu.path or "criu", Path(image.path),
-                                     {wake_r: image.wake_pipe, err_w: image.stderr_pipe},
-                                     self.config.run_dir / f"restore-{token}.pid")
+            pid, pages = await criu.restore(self.criu.path or "criu", Path(image.path),
+                                            {wake_r: image.wake_pipe, err_w: image.stderr_pipe},
+                                            self.config.run_dir / f"restore-{token}.pid", self.config.lazy_pages)
         except BaseException:
             self._unregister(handle)
             for fd in (wake_r, wake_w, err_r, err_w):
                 os.close(fd)
             raise
         handle.restore_s = time.perf_counter() - t0
+        if pages is not None:
+            self._track(_finish_page_server(pages, Path(image.path), token), f"lazy-pages-{token}")
         os.close(wake_r)
         os.close(err_w)
         handle.pid = pid
@@ -399,6 +401,16 @@ async def _warm_base(template: WorkerHandle) -> None:
         if runtime.get("python_blanks_ready", 0) >= 1:
             return
         await asyncio.sleep(0.1)
+
+
+async def _finish_page_server(pages: asyncio.subprocess.Process, images: Path, token: str) -> None:
+    """The page server exits once every page is in the clone (or the clone is gone)."""
+    code = await pages.wait()
+    if code != 0:
+        log.warning("lazy page server of worker %s exited with %s (see %s)", token, code,
+                    images / f"lazy-restore-{token}.log")
+    else:
+        (images / f"lazy-restore-{token}.log").unlink(missing_ok=True)
 
 
 async def _exited(handle: WorkerHandle, timeout: float) -> bool:

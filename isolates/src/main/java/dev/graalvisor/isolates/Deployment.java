@@ -7,10 +7,13 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 abstract class Deployment {
     private static final int MAX_IDLE = 64;
     final Spec spec;
-    private final ConcurrentLinkedDeque<Isolate> idle = new ConcurrentLinkedDeque<>();
+    final Runtime runtime;
+    private record Pooled(Isolate isolate, int generation) {}
+    private final ConcurrentLinkedDeque<Pooled> idle = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
 
-    Deployment(Spec spec) {
+    Deployment(Runtime runtime, Spec spec) {
+        this.runtime = runtime;
         this.spec = spec;
     }
 
@@ -26,7 +29,7 @@ abstract class Deployment {
     String invoke(String paramsJson, long timeoutMs) {
         String start = "warm";
         long initNs = 0;
-        Isolate isolate = idle.pollFirst();
+        Isolate isolate = takeIdle();
         if (isolate == null) {
             start = "isolate";
             long t0 = System.nanoTime();
@@ -50,23 +53,27 @@ abstract class Deployment {
         }
     }
 
+    /**
+     * An idle isolate, re-seeded first if it was pooled before a snapshot restore (every clone
+     * holds the same ones); one whose random state cannot be re-seeded is dropped.
+     */
+    private Isolate takeIdle() {
+        Pooled p;
+        while ((p = idle.pollFirst()) != null) {
+            if (p.generation() == runtime.generation() || p.isolate().reseed()) return p.isolate();
+            p.isolate().close();
+        }
+        return null;
+    }
+
     private void park(Isolate isolate) {
         if (closed || idle.size() >= MAX_IDLE) {
             isolate.close();
             return;
         }
-        idle.offerFirst(isolate);  // LIFO: the most recently used isolate is the hottest
-        if (closed && idle.remove(isolate)) isolate.close();
-    }
-
-    /**
-     * After a snapshot restore every clone holds the same pooled isolates: drop those whose
-     * random state cannot be re-seeded from outside, re-seed the rest.
-     */
-    void afterRestore() {
-        for (Isolate isolate : idle) {
-            if (!isolate.reseed() && idle.remove(isolate)) isolate.close();
-        }
+        Pooled p = new Pooled(isolate, runtime.generation());
+        idle.offerFirst(p);  // LIFO: the most recently used isolate is the hottest
+        if (closed && idle.remove(p)) isolate.close();
     }
 
     int idleCount() {
@@ -75,7 +82,7 @@ abstract class Deployment {
 
     void close() {
         closed = true;
-        Isolate i;
-        while ((i = idle.pollFirst()) != null) i.close();
+        Pooled p;
+        while ((p = idle.pollFirst()) != null) p.isolate().close();
     }
 }

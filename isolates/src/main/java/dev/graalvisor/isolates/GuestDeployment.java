@@ -31,15 +31,13 @@ final class GuestDeployment extends Deployment {
               globalThis.module = { exports: {} };
               globalThis.exports = globalThis.module.exports;
             })""";
-    private final Runtime runtime;
     private final String languageId;
     private final String sourceName;
     private final Source module;
     private final Source prelude;
 
     GuestDeployment(Runtime runtime, Spec spec) throws Failure {
-        super(spec);
-        this.runtime = runtime;
+        super(runtime, spec);
         this.languageId = spec.language().equals("js") ? "js" : "python";
         String envJson = GSON.toJson(spec.env());
         if (spec.files() != null) {

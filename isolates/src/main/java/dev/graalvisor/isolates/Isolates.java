@@ -1,6 +1,8 @@
 package dev.graalvisor.isolates;
 
 import com.google.gson.JsonObject;
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -62,16 +64,26 @@ public final class Isolates {
         return d.invoke(paramsJson, timeoutMs);
     }
 
-    /** Before a CRIU dump: shed garbage so the image is small. Pooled isolates stay (they are the point). */
+    /**
+     * Before a CRIU dump: shed garbage and give the freed heap back, so the image holds live
+     * data only. Pooled isolates stay (they are the point). The clone grows its heap again.
+     */
     public static void beforeCheckpoint() {
+        HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+        String min = vm.getVMOption("MinHeapFreeRatio").getValue();
+        String max = vm.getVMOption("MaxHeapFreeRatio").getValue();
+        vm.setVMOption("MinHeapFreeRatio", "0");
+        vm.setVMOption("MaxHeapFreeRatio", "5");
         System.gc();
+        System.gc();
+        vm.setVMOption("MaxHeapFreeRatio", max);
+        vm.setVMOption("MinHeapFreeRatio", min);
     }
 
     /** In a freshly restored clone: no two clones may share random state. {@code entropy} comes
      * from the clone's getrandom(), never from state that was in the image. */
     public static void afterRestore(long entropy) {
         runtime.afterRestore(entropy);
-        DEPLOYMENTS.values().forEach(Deployment::afterRestore);
     }
 
     public static void undeploy(String key) {

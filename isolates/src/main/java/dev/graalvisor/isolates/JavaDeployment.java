@@ -21,13 +21,11 @@ import java.util.concurrent.TimeoutException;
  * isolate. Trusted code: it runs in the worker JVM without a sandbox.
  */
 final class JavaDeployment extends Deployment {
-    private final Runtime runtime;
     private final URLClassLoader loader;
     private final Method method;
 
     JavaDeployment(Runtime runtime, Spec spec) throws Failure {
-        super(spec);
-        this.runtime = runtime;
+        super(runtime, spec);
         String entry = spec.entrypoint().equals("main") ? null : spec.entrypoint();
         if (entry == null) {
             throw new Failure("load", "a Java function needs entrypoint 'pkg.Class' or 'pkg.Class#method'", "EntrypointError", 0);

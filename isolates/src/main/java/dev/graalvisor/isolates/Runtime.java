@@ -23,8 +23,11 @@ import org.graalvm.polyglot.Value;
  * (pre-created for GraalPy, whose context start is slow), the runner sources, a watchdog.
  */
 final class Runtime {
-    /** A context with nothing of any function in it yet, and the buffer its output goes to. */
-    record Blank(Context context, LogBuffer logs) {}
+    /**
+     * A context with nothing of any function in it yet, the buffer its output goes to, and the
+     * restore generation its random state belongs to.
+     */
+    record Blank(Context context, LogBuffer logs, int generation) {}
 
     private final Engine engine;
     private final Source jsRunner;
@@ -36,6 +39,9 @@ final class Runtime {
     private final ExecutorService javaRunner;
     private final Thread refiller;
     private SplittableRandom seeds = new SplittableRandom(new SecureRandom().nextLong());
+    // Bumped by every restore: pooled contexts of an older generation are re-seeded when next
+    // taken, so waking a clone costs nothing and only what runs pays, once.
+    private volatile int generation;
 
     Runtime(int pythonBlanksTarget) {
         this.engine = Engine.newBuilder("js", "python")
@@ -76,13 +82,21 @@ final class Runtime {
 
     Blank blankContext(String languageId) {
         if (languageId.equals("python")) {
-            Blank b = pythonBlanks.pollFirst();
+            Blank b;
+            while ((b = pythonBlanks.pollFirst()) != null) {
+                if (b.generation() == generation || reseedPython(b.context())) break;
+                b.context().close(true);
+            }
             synchronized (pythonBlanks) {
                 pythonBlanks.notifyAll();  // wake the refiller
             }
             if (b != null) return b;
         }
         return newBlank(languageId);
+    }
+
+    int generation() {
+        return generation;
     }
 
     int pythonBlanksReady() {
@@ -100,11 +114,11 @@ final class Runtime {
                 .build();
         if (languageId.equals("python")) {
             context.eval(pyRunner);
-            context.eval("python", "import json, traceback");
+            context.eval("python", "import json, random, traceback");  // so a re-seed imports nothing
         } else {
             context.initialize("js");
         }
-        return new Blank(context, logs);
+        return new Blank(context, logs, generation);
     }
 
     private void refillPythonBlanks() {
@@ -152,12 +166,7 @@ final class Runtime {
         synchronized (this) {
             seeds = new SplittableRandom(entropy);
         }
-        for (Blank b : pythonBlanks) {
-            if (!reseedPython(b.context()) && pythonBlanks.remove(b)) b.context().close(true);
-        }
-        synchronized (pythonBlanks) {
-            pythonBlanks.notifyAll();
-        }
+        generation++;
     }
 
     private static Source resource(String languageId, String name) {
