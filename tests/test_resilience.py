@@ -48,12 +48,13 @@ def test_kill_9_of_a_worker_gives_clear_errors_then_service_resumes(daemon: Daem
 
 def test_restart_keeps_every_function(data_root: Path, hello_jar: bytes) -> None:
     data_dir = data_root / "restart"
-    with run_daemon(data_dir, workers=1) as d, d.client() as c:
+    # No snapshots: this test is about the registry, and a base image would only cost CPU.
+    with run_daemon(data_dir, workers=1, extra=["--no-snapshots"]) as d, d.client() as c:
         for v in ("js", "js2"):
             js = {"language": "js", "code": f"function main(){{return {{v: '{v}'}}}}"}
             assert c.put("/functions/r-js", json=js).is_success
         assert c.put("/functions/r-java", json=java_upload(hello_jar, "t.Hello")).is_success
-    with run_daemon(data_dir, workers=1) as d, d.client() as c:
+    with run_daemon(data_dir, workers=1, extra=["--no-snapshots"]) as d, d.client() as c:
         names = {f["name"]: f["version"] for f in c.get("/functions").json()["functions"]}
         assert names == {"r-js": 2, "r-java": 1}
         assert c.post("/invoke/r-js").json() == {"v": "js2"}
