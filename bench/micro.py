@@ -32,7 +32,7 @@ from bench.microbench import render
 from bench.microbench.cpu import CpuResult, measure_cpu
 from bench.microbench.daemon import ServerFailed, bare_server, graalvisor, settle
 from bench.microbench.functions import LANGUAGES, hello_upload
-from bench.microbench.latency import LatencyResult, Target, measure_latency, ratios
+from bench.microbench.latency import CLIENTS, LatencyResult, Target, measure_latency, ratios
 from bench.microbench.memory import MB, MemoryResult, measure_growth, workers_rss_mb
 from bench.microbench.spawn import SpawnResult, measure_spawn
 
@@ -41,31 +41,35 @@ CONCURRENCIES = (1, 16)
 
 @dataclass(frozen=True)
 class Plan:
-    """How much of each measurement a run does; --quick shrinks everything to about a minute."""
+    """How much of each measurement a run does. Time caps keep a run bounded on a loaded machine."""
 
     mode: str
     workers: int
-    n: int  # measured calls per spawn series (JS, Java) and per latency series at c=1
+    n: int  # measured calls per spawn series (JS, Java) and per latency series
     spawn_warmup: int
     py_spawn_n: int  # GraalPy spawns without a ready context take a second or more each
     py_spawn_warmup: int
+    spawn_s: float  # the most time per language for its spawn series (warm-up included)
     latency_warmup: int
     cpu_size: int
     cpu_iterations: int
     cpu_warm_s: float  # the most GraalJS warm-up time before the measured iterations
     functions: int  # per language, for the memory section
+    functions_s: float  # the most time per language for those deploys
     boot_settle_s: float  # the most to wait for the daemon's post-boot work (base snapshot, JIT) to end
     settle_s: float  # the same between sections
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Plan:
-        if args.quick:
-            n = args.n or 100
-            return cls("quick", args.workers, n, 100, max(5, n // 25), 1, 50, 800, 20, 30,
-                       args.functions or 20, 15, 5)
+        if args.quick:  # a smoke run: every section, small samples, tight time caps
+            n = args.n or 60
+            return cls(mode="quick", workers=args.workers, n=n, spawn_warmup=100, py_spawn_n=3,
+                       py_spawn_warmup=0, spawn_s=20, latency_warmup=20, cpu_size=800, cpu_iterations=15,
+                       cpu_warm_s=20, functions=args.functions or 10, functions_s=15, boot_settle_s=10, settle_s=3)
         n = args.n or 500
-        return cls("default", args.workers, n, 200, max(5, n // 25), 3, 200, 800, 30, 90,
-                   args.functions or 100, 60, 10)
+        return cls(mode="default", workers=args.workers, n=n, spawn_warmup=200, py_spawn_n=max(5, n // 25),
+                   py_spawn_warmup=3, spawn_s=60, latency_warmup=100, cpu_size=800, cpu_iterations=30,
+                   cpu_warm_s=60, functions=args.functions or 100, functions_s=90, boot_settle_s=45, settle_s=10)
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -76,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=1, help="daemon workers (1 gives the steadiest numbers)")
-    parser.add_argument("--n", type=int, default=None, help="measured calls per series (default 500, quick 100)")
+    parser.add_argument("--n", type=int, default=None, help="measured calls per series (default 500, quick 60)")
     parser.add_argument("--functions", type=int, default=None,
-                        help="functions per language for the memory figures (default 100, quick 20)")
-    parser.add_argument("--quick", action="store_true", help="smaller samples: about a minute")
+                        help="functions per language for the memory figures (default 100, quick 10)")
+    parser.add_argument("--quick", action="store_true", help="smaller samples and tighter time caps: a smoke run")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and the servers' logs")
     args = parser.parse_args(argv)
@@ -87,31 +91,36 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=None if sys.stdout.isatty() else 150)  # piped: wide enough for the tables
     signal.signal(signal.SIGTERM, _sigterm)
     work_dir = Path(tempfile.mkdtemp(prefix="graalvisor-bench-"))
-    ok = False
+    failed = False  # a failed run keeps its data dir: the servers' logs say why
     try:
         figures = run(plan, work_dir, console)
         if args.json:
             args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
             console.print(f"figures written to {args.json}")
-        ok = True
         return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit) as e:
         console.print("[yellow]interrupted: servers stopped[/]")
-        return 130
+        return 130 if isinstance(e, KeyboardInterrupt) else int(e.code or 1)
     except (ServerFailed, RuntimeError, httpx.HTTPError) as e:
+        failed = True
         console.print(f"[red]benchmark failed:[/] {type(e).__name__}: {e}")
         return 1
     finally:
-        if ok and not args.keep:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        else:
+        if failed or args.keep:
             console.print(f"logs and data kept in {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def run(plan: Plan, work_dir: Path, console: Console) -> dict[str, Any]:
     t_start = time.monotonic()
     machine = {"cpus": os.cpu_count(), "loadavg_start": os.getloadavg(), "python": platform.python_version(),
                "node": _node_version(), "mode": plan.mode, "workers": plan.workers}
+    laps: dict[str, float] = {}  # seconds per section: where a run's time went
+
+    def lap(name: str) -> None:
+        laps[name] = round(time.monotonic() - t_start - sum(laps.values()), 1)
+
     console.print(Rule(f"graalvisor micro-benchmarks ({plan.mode}, {plan.workers} worker(s), "
                        f"{machine['cpus']} CPUs, load {machine['loadavg_start'][0]:.2f})"))
     with ExitStack() as stack:
@@ -130,14 +139,16 @@ def run(plan: Plan, work_dir: Path, console: Console) -> dict[str, Any]:
             waited = settle(client, plan.boot_settle_s)
         idle_mb = workers_rss_mb(client)
         console.print(f"boot settled after {waited}; worker RSS {at_ready_mb:.0f} MB at ready, {idle_mb:.0f} MB now")
+        lap("boot")
 
         spawn: list[SpawnResult] = []
         for lang in LANGUAGES:
             warmup, n = (plan.py_spawn_warmup, plan.py_spawn_n) if lang == "python" else (plan.spawn_warmup, plan.n)
             with console.status(f"1. spawn: {lang}, {warmup} warm-up + {n} calls..."):
-                spawn.append(measure_spawn(client, lang, warmup, n))
+                spawn.append(measure_spawn(client, lang, warmup, n, plan.spawn_s))
         console.print(render.spawn_table(spawn))
         _settle(console, client, plan.settle_s)
+        lap("spawn")
 
         with console.status("2. latency: deploying hello and starting the bare FastAPI app..."):
             for lang in LANGUAGES:
@@ -145,32 +156,37 @@ def run(plan: Plan, work_dir: Path, console: Console) -> dict[str, Any]:
             bare = stack.enter_context(bare_server(work_dir))
         targets = [Target("bare", bare.url, "/invoke/hello"),
                    *(Target(lang, gv.url, f"/invoke/hello-{lang}") for lang in LANGUAGES)]
-        latency: dict[int, dict[str, LatencyResult]] = {}
-        for c in CONCURRENCIES:
-            n = plan.n if c == 1 else plan.n * 2
-            with console.status(f"2. latency: concurrency {c}, {n} requests per target..."):
-                latency[c] = measure_latency(targets, c, n, plan.latency_warmup)
-        console.print(render.latency_table(latency))
+        latency: dict[str, dict[int, dict[str, LatencyResult]]] = {}
+        for client_kind in CLIENTS:
+            latency[client_kind] = {}
+            for c in CONCURRENCIES:
+                with console.status(f"2. latency: {client_kind} client, c={c}, {plan.n} requests per target..."):
+                    latency[client_kind][c] = measure_latency(client_kind, targets, c, plan.n, plan.latency_warmup)
+            console.print(render.latency_table(client_kind, latency[client_kind]))
         _settle(console, client, plan.settle_s)
+        lap("latency")
 
         with console.status(f"3. cpu: warm-up and {plan.cpu_iterations} iterations in GraalJS, then Node.js..."):
             cpu = measure_cpu(client, plan.cpu_size, plan.cpu_iterations, plan.cpu_warm_s)
         console.print(render.cpu_table(cpu))
         _settle(console, client, plan.settle_s)
+        lap("cpu")
 
         with console.status(f"4. memory: deploying and invoking {plan.functions} functions per language..."):
-            memory = MemoryResult(at_ready_mb, idle_mb, measure_growth(client, plan.functions))
+            memory = MemoryResult(at_ready_mb, idle_mb, measure_growth(client, plan.functions, plan.functions_s))
         console.print(render.memory_table(memory))
         health_after = client.get("/healthz").json()
+        lap("memory")
 
     machine["loadavg_end"] = os.getloadavg()
     machine["seconds"] = round(time.monotonic() - t_start, 1)
+    machine["section_seconds"] = laps
     console.print(Rule("summary"))
     for line in render.summary_lines(spawn, latency, cpu, memory):
         console.print(line, highlight=False, markup=False)
-    console.print(f"run     {machine['seconds']:.0f} s, load average {machine['loadavg_start'][0]:.2f} at start, "
-                  f"{machine['loadavg_end'][0]:.2f} at end; worker restarts: {_restarts(gv.health, health_after)}",
-                  highlight=False)
+    console.print(f"run      {machine['seconds']:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in laps.items())}); "
+                  f"load average {machine['loadavg_start'][0]:.2f} at start, {machine['loadavg_end'][0]:.2f} at end; "
+                  f"worker restarts: {_restarts(gv.health, health_after)}", highlight=False)
     daemon = {"ready_after_s": round(gv.ready_after_s, 2), "boot_settle": waited, "runtime": runtime,
               "snapshots": health_after.get("snapshots"), "worker_starts": health_after.get("worker_starts")}
     return _figures(machine, daemon, spawn, latency, cpu, memory)
@@ -194,15 +210,17 @@ def _node_version() -> str:
 
 
 def _figures(machine: dict[str, Any], daemon: dict[str, Any], spawn: list[SpawnResult],
-             latency: dict[int, dict[str, LatencyResult]], cpu: CpuResult, memory: MemoryResult) -> dict[str, Any]:
+             latency: dict[str, dict[int, dict[str, LatencyResult]]], cpu: CpuResult,
+             memory: MemoryResult) -> dict[str, Any]:
     return {
         "machine": machine,
         "daemon": daemon,
         "spawn": {s.language: s.to_dict() for s in spawn},
-        "latency": {f"c{c}": {"targets": {label: r.to_dict() for label, r in results.items()},
-                              "ratio_to_bare": {label: {k: round(v, 3) for k, v in rel.items()}
-                                                for label, rel in ratios(results).items()}}
-                    for c, results in latency.items()},
+        "latency": {client: {f"c{c}": {"targets": {label: r.to_dict() for label, r in results.items()},
+                                       "ratio_to_bare": {label: {k: round(v, 3) for k, v in rel.items()}
+                                                         for label, rel in ratios(results).items()}}
+                             for c, results in by_concurrency.items()}
+                    for client, by_concurrency in latency.items()},
         "cpu": cpu.to_dict(),
         "memory": memory.to_dict(),
     }

@@ -120,9 +120,9 @@ def graalvisor(workers: int, work_dir: Path, boot_timeout_s: float = 180) -> Ite
             time.sleep(0.2)
         yield Graalvisor(server, health, time.monotonic() - t0)
     finally:
-        workers = _worker_pids(server.url)
+        worker_pids = _worker_pids(server.url)
         server.stop()
-        _kill_orphans(workers)
+        _kill_orphans(worker_pids)
 
 
 def _worker_pids(url: str) -> list[int]:
@@ -138,10 +138,12 @@ def _kill_orphans(pids: list[int]) -> None:
     for pid in pids:
         try:
             proc = psutil.Process(pid)
-            if "graalvisor.worker" in " ".join(proc.cmdline()):
+            if "graalvisor.worker" not in " ".join(proc.cmdline()):
+                continue
+            try:
                 proc.wait(5)
-        except psutil.TimeoutExpired:
-            proc.kill()
+            except psutil.TimeoutExpired:
+                proc.kill()
         except psutil.Error:
             continue
 

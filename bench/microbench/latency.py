@@ -1,15 +1,18 @@
 """Warm invoke latency through HTTP, measured at the client, beside a bare FastAPI route.
 
-Every target is measured the same way: one httpx.AsyncClient with a pool of ``concurrency``
-keep-alive connections, ``concurrency`` tasks each sending one request at a time, the wall time
-of each request taken around the await. Rounds alternate the targets so a slow spell of this
-shared machine lands on all of them, not on whichever ran then.
+Every target is measured the same way: ``concurrency`` tasks each sending one request at a time
+over keep-alive connections, the wall time of each request taken around the await. Two clients:
+``httpx`` (one httpx.AsyncClient with a pool of ``concurrency`` connections) and ``raw`` (one
+:class:`RawConnection` per task), because httpx's own cost hides most of the servers' difference.
+Rounds alternate the targets so a slow spell of this shared machine lands on all of them, not
+on whichever ran then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +20,14 @@ import httpx
 import orjson
 
 from bench.microbench.functions import HELLO_PARAMS, HELLO_RESULT
+from bench.microbench.rawhttp import RawConnection
 from bench.microbench.stats import Summary, summarize
 
 BODY = orjson.dumps(HELLO_PARAMS)
 HEADERS = {"content-type": "application/json"}
+CLIENTS = ("httpx", "raw")
+
+Post = Callable[[], Awaitable[tuple[int, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -41,34 +48,61 @@ class LatencyResult:
         return {"ms": self.ms.to_dict(3), "throughput_rps": round(self.throughput_rps, 1)}
 
 
-async def _series(target: Target, n: int, concurrency: int, warmup: int) -> tuple[list[float], float]:
+async def _drive(posts: list[Post], label: str, count: int, samples: list[float] | None) -> None:
+    """Sends ``count`` requests, one at a time per ``posts`` entry (one per concurrent task)."""
+    tickets = iter(range(count))
+
+    async def loop(post: Post) -> None:
+        for _ in tickets:  # shared iterator: the tasks together send exactly `count`
+            t0 = time.perf_counter()
+            status, body = await post()
+            elapsed = (time.perf_counter() - t0) * 1000
+            if status != 200 or orjson.loads(body) != HELLO_RESULT:
+                raise RuntimeError(f"{label}: {status} {body[:300]!r}")
+            if samples is not None:
+                samples.append(elapsed)
+
+    await asyncio.gather(*(loop(p) for p in posts))
+
+
+async def _series(client: str, target: Target, n: int, concurrency: int,
+                  warmup: int) -> tuple[list[float], float]:
     """Wall time (ms) of each of ``n`` requests after ``warmup`` unmeasured ones; and the elapsed seconds."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=target.url, limits=limits, timeout=300) as client:
+    samples: list[float] = []
 
-        async def run(count: int, samples: list[float] | None) -> None:
-            tickets = iter(range(count))
-
-            async def loop() -> None:
-                for _ in tickets:  # shared iterator: the tasks together send exactly `count`
-                    t0 = time.perf_counter()
-                    response = await client.post(target.path, content=BODY, headers=HEADERS)
-                    elapsed = (time.perf_counter() - t0) * 1000
-                    if response.status_code != 200 or orjson.loads(response.content) != HELLO_RESULT:
-                        raise RuntimeError(f"{target.label}: {response.status_code} {response.text[:300]}")
-                    if samples is not None:
-                        samples.append(elapsed)
-
-            await asyncio.gather(*(loop() for _ in range(concurrency)))
-
-        await run(max(warmup, concurrency), None)  # also opens every connection of the pool
-        samples: list[float] = []
+    async def measure(posts: list[Post]) -> float:
+        await _drive(posts, target.label, max(warmup, concurrency), None)  # also opens every connection
         t0 = time.perf_counter()
-        await run(n, samples)
-        return samples, time.perf_counter() - t0
+        await _drive(posts, target.label, n, samples)
+        return time.perf_counter() - t0
+
+    if client == "httpx":
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=target.url, limits=limits, timeout=300) as pool:
+
+            async def post() -> tuple[int, bytes]:
+                response = await pool.post(target.path, content=BODY, headers=HEADERS)
+                return response.status_code, response.content
+
+            elapsed = await measure([post] * concurrency)
+    else:
+        connections = [RawConnection(target.url) for _ in range(concurrency)]
+        try:
+            elapsed = await measure([_raw_post(c, target.path) for c in connections])
+        finally:
+            for c in connections:
+                await c.close()
+    return samples, elapsed
 
 
-def measure_latency(targets: list[Target], concurrency: int, n: int, warmup: int,
+def _raw_post(connection: RawConnection, path: str) -> Post:
+    async def post() -> tuple[int, bytes]:
+        return await connection.post(path, BODY)
+
+    return post
+
+
+def measure_latency(client: str, targets: list[Target], concurrency: int, n: int, warmup: int,
                     rounds: int = 2) -> dict[str, LatencyResult]:
     samples: dict[str, list[float]] = {t.label: [] for t in targets}
     seconds: dict[str, float] = dict.fromkeys(samples, 0.0)
@@ -77,7 +111,8 @@ def measure_latency(targets: list[Target], concurrency: int, n: int, warmup: int
         # Alternate the order every round: first, last, first...
         order = targets if r % 2 == 0 else list(reversed(targets))
         for target in order:
-            got, elapsed = asyncio.run(_series(target, per_round, concurrency, warmup if r == 0 else concurrency))
+            got, elapsed = asyncio.run(
+                _series(client, target, per_round, concurrency, warmup if r == 0 else concurrency))
             samples[target.label].extend(got)
             seconds[target.label] += elapsed
     return {label: LatencyResult(label, concurrency, summarize(s), len(s) / seconds[label])
@@ -88,6 +123,3 @@ def ratios(results: dict[str, LatencyResult], baseline: str = "bare") -> dict[st
     base = results[baseline].ms
     return {label: {"p50": r.ms.p50 / base.p50, "p99": r.ms.p99 / base.p99}
             for label, r in results.items() if label != baseline}
-
-
-__all__ = ["LatencyResult", "Target", "measure_latency", "ratios"]

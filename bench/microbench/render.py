@@ -29,8 +29,12 @@ def spawn_table(results: list[SpawnResult]) -> Table:
     return table
 
 
-def latency_table(by_concurrency: dict[int, dict[str, LatencyResult]]) -> Table:
-    table = Table(title="2. Warm invoke latency, client wall time per request (hello, isolation=instance)")
+CLIENT_NAMES = {"httpx": "httpx.AsyncClient pool", "raw": "raw asyncio HTTP/1.1 keep-alive client"}
+
+
+def latency_table(client: str, by_concurrency: dict[int, dict[str, LatencyResult]]) -> Table:
+    table = Table(title=f"2. Warm invoke latency (hello, isolation=instance), client wall time per request, "
+                        f"{CLIENT_NAMES[client]}")
     for col in ("c", "target", "n", "p50 ms", "p99 ms", "req/s", "p50 / bare", "p99 / bare"):
         table.add_column(col, justify="left" if col == "target" else "right")
     for c, results in by_concurrency.items():
@@ -68,26 +72,28 @@ def memory_table(r: MemoryResult) -> Table:
     table.add_row("idle, after the boot settled", "0", f"{r.idle_mb:.0f}", "", "", "")
     table.add_row("before the deploys (after sections 1-3)", "", f"{r.before_mb:.0f}", "", "", "")
     for lang, g in r.languages.items():
-        table.add_row(f"+ {g.count} {lang}", str(g.count), f"{g.after_mb:.0f}", f"{g.after_mb - g.before_mb:+.0f}",
+        stage = f"+ {g.count} {lang}" + (f" (of {g.wanted}: time budget spent)" if g.count < g.wanted else "")
+        table.add_row(stage, str(g.count), f"{g.after_mb:.0f}", f"{g.after_mb - g.before_mb:+.0f}",
                       f"{g.per_function_mb:.2f}", f"{g.seconds:.1f}")
     total = r.after_mb - r.before_mb
     table.add_row("all", str(r.count), f"{r.after_mb:.0f}", f"{total:+.0f}", f"{total / r.count:.2f}", "")
     return table
 
 
-def summary_lines(spawn: list[SpawnResult], latency: dict[int, dict[str, LatencyResult]],
+def summary_lines(spawn: list[SpawnResult], latency: dict[str, dict[int, dict[str, LatencyResult]]],
                   cpu: CpuResult, memory: MemoryResult) -> list[str]:
     lines: list[str] = []
     for s in spawn:
         lines.append(f"spawn    {s.language:<7} p50 {_us(s.start_us.p50):>9} µs  p99 {_us(s.start_us.p99):>9} µs"
                      f"  (n={s.start_us.n})  {s.verdict()}")
-    for c, results in latency.items():
-        base = results["bare"].ms
-        lines.append(f"latency  c={c:<2} bare    p50 {base.p50:7.2f} ms  p99 {base.p99:7.2f} ms")
-        for label, ratio in ratios(results).items():
-            ms = results[label].ms
-            lines.append(f"latency  c={c:<2} {label:<7} p50 {ms.p50:7.2f} ms  p99 {ms.p99:7.2f} ms"
-                         f"  graalvisor/bare p50 {ratio['p50']:.2f}x  p99 {ratio['p99']:.2f}x")
+    for client, by_concurrency in latency.items():
+        for c, results in by_concurrency.items():
+            base = results["bare"].ms
+            lines.append(f"latency  {client:<5} c={c:<2} bare    p50 {base.p50:7.2f} ms  p99 {base.p99:7.2f} ms")
+            for label, ratio in ratios(results).items():
+                ms = results[label].ms
+                lines.append(f"latency  {client:<5} c={c:<2} {label:<7} p50 {ms.p50:7.2f} ms  p99 {ms.p99:7.2f} ms"
+                             f"  graalvisor/bare p50 {ratio['p50']:.2f}x  p99 {ratio['p99']:.2f}x")
     lines.append(f"cpu      GraalJS best {cpu.graal.best:.1f} ms median {cpu.graal.median:.1f} ms | Node.js "
                  f"{cpu.node_version} best {cpu.node.best:.1f} ms median {cpu.node.median:.1f} ms | GraalJS/Node "
                  f"{cpu.ratio_best:.2f}x best, {cpu.ratio_median:.2f}x median")
