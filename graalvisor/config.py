@@ -24,6 +24,8 @@ class Config:
     worker_heap_mb: int = 1024
     # GraalPy contexts kept ready per worker: creating one costs tens of ms.
     python_blanks: int = 2
+    # JS contexts kept ready per worker: creating one costs about a millisecond.
+    js_blanks: int = 4
     # Threads per worker that may be inside Java at once (JPype releases the GIL there).
     worker_threads: int = 64
     max_request_bytes: int = 6 * 1024 * 1024

@@ -51,11 +51,13 @@ class Daemon:
         self.scheduler = Scheduler(self.pool, self._spec_for, config.queue_timeout_s)
         self.latest: dict[str, FunctionVersion] = {}
         self._by_key: dict[str, FunctionVersion] = {}
+        self._keys: dict[str, str] = {}  # function name -> worker key of its latest version
         self._deploy_locks: dict[str, asyncio.Lock] = {}
 
     async def start(self) -> None:
         self.latest = self.registry.latest_versions()
         self._by_key = {key_of(v): v for v in self.latest.values()}
+        self._keys = {name: key_of(v) for name, v in self.latest.items()}
         self.metrics.functions.set(len(self.latest))
         self.recorder.start()
         await self.pool.start()
@@ -101,6 +103,7 @@ class Daemon:
                                               len(data), bool(artifacts.is_archive(data)), settings)
             self.latest[name] = version
             self._by_key[key] = version
+            self._keys[name] = key
             if previous is not None and key_of(previous) != key:
                 self._by_key.pop(key_of(previous), None)
                 self.scheduler.forget([key_of(previous)])
@@ -120,6 +123,7 @@ class Daemon:
     async def delete(self, name: str) -> None:
         async with self._deploy_locks.setdefault(name, asyncio.Lock()):
             version = self.latest.pop(name, None)
+            self._keys.pop(name, None)
             if not await asyncio.to_thread(self.registry.delete_function, name):
                 raise self._unknown(name)
             if version is not None:
@@ -189,7 +193,7 @@ class Daemon:
         params = _params(body)
         record = InvocationRecord(id=uuid.uuid4().hex, function=name, version=version.version, status="running")
         self.recorder.begin(record)
-        target = Target(key=key_of(version), name=name, language=version.language,
+        target = Target(key=self._keys[name], name=name, language=version.language,
                         timeout_ms=version.timeout_ms, concurrency=version.concurrency)
         try:
             inv = await self.scheduler.invoke(target, params, fresh)

@@ -57,7 +57,8 @@ class WorkerHandle:
                peer_pid: int | None) -> asyncio.Task[None]:
         self._writer = writer
         self.pid = peer_pid or hello.get("pid")
-        self.runtime = hello.get("runtime", {})
+        # What the runtime is, not what it holds: counts in the hello go stale at once.
+        self.runtime = {k: v for k, v in hello.get("runtime", {}).items() if not k.endswith(("_ready", "deployments"))}
         self.ready_after_s = time.monotonic() - self.spawned_at
         self.last_used = time.monotonic()  # keep-alive counts from when it could first be used
         self.ready.set()

@@ -121,6 +121,7 @@ class Pool:
             "--connect", str(self.socket_path), "--token", token,
             "--isolates-dir", str(cfg.isolates_dir), "--heap-mb", str(cfg.worker_heap_mb),
             "--threads", str(cfg.worker_threads), "--python-blanks", str(cfg.python_blanks),
+            "--js-blanks", str(cfg.js_blanks),
             "--park-fd", str(wake_r),
         ]
         if cfg.java_home:

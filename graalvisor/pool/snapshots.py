@@ -38,7 +38,7 @@ class Snapshot:
 def runtime_key(config: Config) -> str:
     """Everything that shapes a worker's memory: a change to any of it makes images stale."""
     h = hashlib.sha256()
-    h.update(f"{__version__} {sys.version} {config.worker_heap_mb} {config.python_blanks}".encode())
+    h.update(f"{__version__} {sys.version} {config.worker_heap_mb} {config.python_blanks} {config.js_blanks}".encode())
     for path in sorted((REPO_ROOT / "graalvisor").rglob("*.py")):
         h.update(path.read_bytes())
     jar = config.isolates_dir / "isolates-0.1.0.jar"

@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap-mb", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--python-blanks", type=int, default=2)
+    parser.add_argument("--js-blanks", type=int, default=4)
     parser.add_argument("--java-home")
     parser.add_argument("--park-fd", type=int, help="inherited pipe a parked worker waits on")
     args = parser.parse_args(argv)
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     import jpype
 
     isolates = jpype.JClass("dev.graalvisor.isolates.Isolates")
-    runtime = orjson.loads(str(isolates.start(args.python_blanks)))
+    runtime = orjson.loads(str(isolates.start(args.python_blanks, args.js_blanks)))
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(args.connect)

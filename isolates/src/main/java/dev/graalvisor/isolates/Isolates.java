@@ -19,11 +19,11 @@ public final class Isolates {
     private Isolates() {}
 
     /** Creates the shared Engine; returns a JSON description of the runtime. */
-    public static synchronized String start(int pythonBlanks) {
+    public static synchronized String start(int pythonBlanks, int jsBlanks) {
         if (runtime == null) {
             System.setOut(new PrintStream(new ThreadRoutedStream(System.out), true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(new ThreadRoutedStream(System.err), true, StandardCharsets.UTF_8));
-            runtime = new Runtime(pythonBlanks);
+            runtime = new Runtime(pythonBlanks, jsBlanks);
         }
         return describe();
     }
@@ -39,7 +39,8 @@ public final class Isolates {
         runtime.engine().getLanguages().forEach((id, lang) -> langs.addProperty(id, lang.getVersion()));
         o.add("languages", langs);
         o.addProperty("deployments", DEPLOYMENTS.size());
-        o.addProperty("python_blanks_ready", runtime.pythonBlanksReady());
+        o.addProperty("python_blanks_ready", runtime.blanksReady("python"));
+        o.addProperty("js_blanks_ready", runtime.blanksReady("js"));
         return o.toString();
     }
 

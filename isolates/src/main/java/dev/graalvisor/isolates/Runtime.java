@@ -6,6 +6,8 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -33,8 +35,11 @@ final class Runtime {
     private final Source jsRunner;
     private final Source jsRequire;
     private final Source pyRunner;
-    private final LinkedBlockingDeque<Blank> pythonBlanks = new LinkedBlockingDeque<>();
-    private final int pythonTarget;
+    // Pre-created contexts per language: a GraalPy context takes tens of ms (seconds while the
+    // JIT is cold) and a JS one about a millisecond; taking a ready one is a queue poll.
+    private final Map<String, LinkedBlockingDeque<Blank>> blanks =
+            Map.of("js", new LinkedBlockingDeque<>(), "python", new LinkedBlockingDeque<>());
+    private final Map<String, Integer> targets;
     private final ScheduledExecutorService watchdog;
     private final ExecutorService javaRunner;
     private final Thread refiller;
@@ -43,7 +48,7 @@ final class Runtime {
     // taken, so waking a clone costs nothing and only what runs pays, once.
     private volatile int generation;
 
-    Runtime(int pythonBlanksTarget) {
+    Runtime(int pythonBlanksTarget, int jsBlanksTarget) {
         this.engine = Engine.newBuilder("js", "python")
                 .sandbox(SandboxPolicy.CONSTRAINED)
                 .out(OutputStream.nullOutputStream())
@@ -53,11 +58,11 @@ final class Runtime {
         this.jsRunner = resource("js", "runner.js");
         this.jsRequire = resource("js", "require.js");
         this.pyRunner = resource("python", "runner.py");
-        this.pythonTarget = pythonBlanksTarget;
+        this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
         this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
         this.javaRunner = Executors.newCachedThreadPool(daemon("gv-java"));
-        this.refiller = daemon("gv-python-blanks").newThread(this::refillPythonBlanks);
-        if (pythonTarget > 0) refiller.start();
+        this.refiller = daemon("gv-blanks").newThread(this::refillBlanks);
+        if (pythonBlanksTarget + jsBlanksTarget > 0) refiller.start();
     }
 
     Engine engine() {
@@ -81,26 +86,25 @@ final class Runtime {
     }
 
     Blank blankContext(String languageId) {
-        if (languageId.equals("python")) {
-            Blank b;
-            while ((b = pythonBlanks.pollFirst()) != null) {
-                if (b.generation() == generation || reseedPython(b.context())) break;
-                b.context().close(true);
-            }
-            synchronized (pythonBlanks) {
-                pythonBlanks.notifyAll();  // wake the refiller
-            }
-            if (b != null) return b;
+        LinkedBlockingDeque<Blank> ready = blanks.get(languageId);
+        Blank b;
+        while ((b = ready.pollFirst()) != null) {
+            // A JS blank holds no guest state yet: its Math.random is installed per isolate.
+            if (b.generation() == generation || languageId.equals("js") || reseedPython(b.context())) break;
+            b.context().close(true);
         }
-        return newBlank(languageId);
+        synchronized (blanks) {
+            blanks.notifyAll();  // wake the refiller
+        }
+        return b != null ? b : newBlank(languageId);
     }
 
     int generation() {
         return generation;
     }
 
-    int pythonBlanksReady() {
-        return pythonBlanks.size();
+    int blanksReady(String languageId) {
+        return blanks.get(languageId).size();
     }
 
     private Blank newBlank(String languageId) {
@@ -121,14 +125,18 @@ final class Runtime {
         return new Blank(context, logs, generation);
     }
 
-    private void refillPythonBlanks() {
+    private void refillBlanks() {
         while (!Thread.currentThread().isInterrupted()) {
             try {
-                if (pythonBlanks.size() < pythonTarget) {
-                    pythonBlanks.offerLast(newBlank("python"));
+                String shortOf = null;
+                for (String lang : List.of("python", "js")) {
+                    if (blanks.get(lang).size() < targets.get(lang)) shortOf = lang;
+                }
+                if (shortOf != null) {
+                    blanks.get(shortOf).offerLast(newBlank(shortOf));
                 } else {
-                    synchronized (pythonBlanks) {
-                        pythonBlanks.wait(1000);
+                    synchronized (blanks) {
+                        blanks.wait(1000);
                     }
                 }
             } catch (InterruptedException e) {
