@@ -228,6 +228,8 @@ class Daemon:
         self.metrics.snapshot_fallback.set(1 if pool.restore_fallback else 0)
         for kind, count in pool.starts.items():
             self.metrics.worker_starts.labels(kind).set(count)
+        for name, waiting in self.scheduler.queued.items():
+            self.metrics.queued.labels(name).set(waiting)
         return {
             "status": "ok" if ready else ("halted" if self.pool.halted_reason else "starting"),
             "version": __version__,
