@@ -26,8 +26,9 @@ class Config:
     python_blanks: int = 2
     # JS contexts kept ready per worker: creating one costs about a millisecond.
     js_blanks: int = 4
-    # Threads per worker that may be inside Java at once (JPype releases the GIL there).
-    worker_threads: int = 64
+    # Invocations a worker runs at once (each on a thread inside Java; JPype releases the GIL
+    # there). Guest code is CPU-bound, so a few per core: the rest queue in the gateway.
+    worker_threads: int = field(default_factory=lambda: 4 * (os.cpu_count() or 1))
     max_request_bytes: int = 6 * 1024 * 1024
     invocation_retention: int = 10_000
     boot_timeout_s: float = 120.0
@@ -45,6 +46,12 @@ class Config:
     snapshot_dir: Path | None = None
     # Restore with userfaultfd: map memory at restore, fill pages on first touch.
     lazy_pages: bool = False
+
+    def __post_init__(self) -> None:
+        # criu resolves relative paths against its image dir, not our working directory.
+        self.data_dir = Path(self.data_dir).resolve()
+        if self.snapshot_dir is not None:
+            self.snapshot_dir = Path(self.snapshot_dir).resolve()
 
     @property
     def db_path(self) -> Path:

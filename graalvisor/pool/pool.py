@@ -58,7 +58,7 @@ class Pool:
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()  # replaced by a fresh one at every notify
         self._base_lock = asyncio.Lock()
         self._scaling = False
 
@@ -224,30 +224,36 @@ class Pool:
     # -- choosing a worker
 
     async def acquire(self, key: str, timeout: float) -> WorkerHandle:
-        """The ready worker with the least work, preferring one that has ``key`` loaded."""
+        """The ready worker with the least work, preferring one that has ``key`` loaded. A worker
+        runs at most ``worker_threads`` invocations at once: guest code cannot block on I/O, so
+        more than a few per core only thrash. Past that, callers wait here, not in a worker."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        cap = self.config.worker_threads
         while True:
             if self.halted_reason:
                 raise NoWorker(self.halted_reason)
-            ready = self.ready_workers()
-            if ready:
+            free = [w for w in self.ready_workers() if w.inflight < cap]
+            if free:
                 # A cold load costs far more than a queued warm call: count it as two in flight.
-                best = min(ready, key=lambda w: w.inflight + (0 if key in w.loaded else 2))
-                if (best.inflight >= self.config.worker_threads and not self._scaling
-                        and len(self.workers) < self.config.max_workers):
-                    self._scaling = True  # one scale-out at a time: it joins `workers` only once started
-                    self._track(self._scale_out(), "scale-out")
+                best = min(free, key=lambda w: w.inflight + (0 if key in w.loaded else 2))
+                best.inflight += 1  # taken now, so concurrent callers see it; release() gives it back
                 best.last_used = loop.time()
                 return best
+            if self.ready_workers() and not self._scaling and len(self.workers) < self.config.max_workers:
+                self._scaling = True  # every worker is saturated; one scale-out at a time
+                self._track(self._scale_out(), "scale-out")
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise NoWorker(f"no worker became ready within {timeout:.0f} s")
-            async with self._changed:
-                try:
-                    await asyncio.wait_for(self._changed.wait(), remaining)
-                except TimeoutError:
-                    pass
+                raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(self.workers)} busy)")
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    def release(self, handle: WorkerHandle) -> None:
+        handle.inflight -= 1
+        self._wake()
 
     async def _scale_out(self) -> None:
         try:
@@ -274,6 +280,7 @@ class Pool:
             raise NoWorker(f"restore failed: {self.restore_fallback}")
         await asyncio.wait_for(handle.ready.wait(), self.config.boot_timeout_s)
         handle.last_used = asyncio.get_running_loop().time()
+        handle.inflight += 1  # like acquire(): the caller gives it back with release()
         return handle
 
     def ready_workers(self) -> list[WorkerHandle]:
@@ -374,8 +381,11 @@ class Pool:
                     handle.kill(f"idle for {idle_s:.0f} s, past the keep-alive")
 
     async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def _track(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)

@@ -60,7 +60,10 @@ class Scheduler:
     async def deploy(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Loads a new version in one worker: the deploy-time check for syntax and entrypoint."""
         handle = await self.pool.acquire(spec["key"], self.queue_timeout_s)
-        return await self._ensure_loaded(handle, spec["key"], spec)
+        try:
+            return await self._ensure_loaded(handle, spec["key"], spec)
+        finally:
+            self.pool.release(handle)
 
     def forget(self, keys: list[str]) -> None:
         """Unloads versions from every worker (an update or a delete made them unreachable)."""
@@ -103,7 +106,6 @@ class Scheduler:
         except (TimeoutError, WorkerLost) as e:
             return Invocation("unavailable", error={"error": f"the new worker did not come up: {e}"},
                               wait_ms=_ms(t0))
-        handle.inflight += 1
         try:
             loaded = await self._ensure_loaded(handle, target.key, None)
             if not loaded.get("ok"):
@@ -125,7 +127,7 @@ class Scheduler:
                                                              "retried (it may have had side effects)"},
                               wait_ms=_ms(t0))
         finally:
-            handle.inflight -= 1
+            self.pool.release(handle)
         inv = _to_invocation(outcome, wait_ms - worker_ms)
         if fresh is not None:
             # The caller waited for a whole worker: that is the start, and its kind.
