@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
-
-import pytest
 
 from bench import trace_bench
 from bench.replay.source import SAMPLE_2019
-
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
 def test_twenty_second_replay_against_both_platforms(tmp_path: Path) -> None:

@@ -4,14 +4,10 @@ baseline's own instance hosts."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-
-import pytest
 
 from bench.baseline.instances import Instance, command
 from bench.replay.suite import SUITE, source_path
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 SAME_KEYS = {"hello": ["greeting"], "html": ["size"], "bfs": ["reached", "max_depth"], "mst": ["weight"],
              "pagerank": ["top", "top_rank", "sum"], "compress": ["in", "ok"], "sha256": ["sha256"],
              "json": ["bytes", "groups", "top", "summary_bytes"], "matmul": ["trace", "sum"],
