@@ -15,8 +15,6 @@ import argparse
 import json
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +22,21 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from bench.microbench.daemon import GRAALVISOR, Server, free_port
+from bench.microbench.daemon import graalvisor
 from bench.microbench.functions import HELLO_PARAMS, HELLO_RESULT, LANGUAGES, hello_upload
 from bench.microbench.stats import Summary, server_timing, summarize
 
 console = Console()
 
 
-@contextmanager
-def daemon(work_dir: Path, snapshot_dir: Path | None, lazy_pages: bool) -> Iterator[Server]:
-    port = free_port()
-    argv = [str(GRAALVISOR), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir",
-            str(work_dir / "data"), "--workers", "1", "--max-workers", "64", "--keep-alive-s", "1"]
+def daemon_args(snapshot_dir: Path | None, lazy_pages: bool) -> list[str]:
+    """One member worker; fresh workers are extras, reaped a second after their call."""
+    args = ["--max-workers", "64", "--keep-alive-s", "1"]
     if snapshot_dir is not None:
-        argv += ["--snapshot-dir", str(snapshot_dir)]
+        args += ["--snapshot-dir", str(snapshot_dir)]
     if lazy_pages:
-        argv.append("--lazy-pages")
-    server = Server("graalvisor", argv, port, work_dir / "graalvisor.log")
-    server.start()
-    try:
-        server.wait_ready("/healthz", 180)
-        yield server
-    finally:
-        server.stop()
+        args.append("--lazy-pages")
+    return args
 
 
 def wait_base_image(client: httpx.Client, timeout_s: float = 600) -> dict[str, Any]:
@@ -113,7 +103,7 @@ def main() -> None:
     results: dict[str, Any] = {"runs": args.runs, "boot_runs": boot_runs, "languages": {}}
 
     with tempfile.TemporaryDirectory(prefix="graalvisor-coldstart-") as tmp, \
-            daemon(Path(tmp), args.snapshot_dir, args.lazy_pages) as server, \
+            graalvisor(1, Path(tmp), extra_args=daemon_args(args.snapshot_dir, args.lazy_pages)) as server, \
             httpx.Client(base_url=server.url, timeout=600) as client:
         health = wait_base_image(client)
         console.print(f"[bold]graalvisor cold starts[/] — {health['criu']['version']}, images in "

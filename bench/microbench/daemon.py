@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,10 +103,11 @@ class Graalvisor:
 
 
 @contextmanager
-def graalvisor(workers: int, work_dir: Path, boot_timeout_s: float = 180) -> Iterator[Graalvisor]:
+def graalvisor(workers: int, work_dir: Path, boot_timeout_s: float = 180,
+               extra_args: Sequence[str] = ()) -> Iterator[Graalvisor]:
     port = free_port()
     argv = [str(GRAALVISOR), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", str(work_dir / "data"), "--workers", str(workers)]
+            "--data-dir", str(work_dir / "data"), "--workers", str(workers), *extra_args]
     server = Server("graalvisor", argv, port, work_dir / "graalvisor.log")
     t0 = time.monotonic()
     server.start()
