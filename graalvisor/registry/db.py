@@ -217,23 +217,26 @@ class Registry:
             )
             self._db.execute("COMMIT")
 
+    _INVOCATION_COLUMNS = ("id, function, version, status, start, wait_ms, init_ms, run_ms, result, error, logs, "
+                           "created_at")
+
     def invocation(self, invocation_id: str) -> InvocationRecord | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, function, version, status, start, wait_ms, init_ms, run_ms, result, error, logs, "
-                "created_at FROM invocations WHERE id = ?",
-                (invocation_id,),
-            ).fetchone()
-        if row is None:
-            return None
+                f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE id = ?", (invocation_id,)).fetchone()
+        return None if row is None else self._invocation_from_row(row)
+
+    def recent_invocations(self, function: str, limit: int) -> list[InvocationRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?",
+                (function, limit)).fetchall()
+        return [self._invocation_from_row(row) for row in rows]
+
+    @staticmethod
+    def _invocation_from_row(row: tuple[Any, ...]) -> InvocationRecord:
         return InvocationRecord(
             id=row[0], function=row[1], version=row[2], status=row[3], start=row[4], wait_ms=row[5],
             init_ms=row[6], run_ms=row[7], result=row[8], error=orjson.loads(row[9]) if row[9] else None,
             logs=orjson.loads(row[10]) if row[10] else [], created_at=row[11],
         )
-
-    def recent_invocations(self, function: str, limit: int) -> list[InvocationRecord]:
-        with self._lock:
-            ids = [r[0] for r in self._db.execute(
-                "SELECT id FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?", (function, limit))]
-        return [rec for i in ids if (rec := self.invocation(i)) is not None]
