@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--snapshot-dir", type=Path, help="where CRIU images live (a tmpfs makes restores faster)")
     serve.add_argument("--lazy-pages", action="store_true",
                        help="restore workers with userfaultfd: pages load on first touch")
+    serve.add_argument("--copy-images", action="store_true",
+                       help="restore by copying every page of an image (CRIU's way) instead of mapping its memory")
     serve.add_argument("--deploy", type=Path, action="append", default=[],
                        help="deploy every function in this folder once the daemon is up")
 
@@ -80,7 +82,8 @@ def serve_command(args: argparse.Namespace) -> int:
     config = Config(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers,
                     worker_heap_mb=args.worker_heap_mb, max_workers=max(args.max_workers, args.workers),
                     keep_alive_s=args.keep_alive_s, snapshots=not args.no_snapshots,
-                    snapshot_dir=args.snapshot_dir, lazy_pages=args.lazy_pages)
+                    snapshot_dir=args.snapshot_dir, lazy_pages=args.lazy_pages,
+                    map_images=not args.copy_images)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(config)

@@ -46,6 +46,8 @@ class Config:
     snapshot_dir: Path | None = None
     # Restore with userfaultfd: map memory at restore, fill pages on first touch.
     lazy_pages: bool = False
+    # Map an image's memory from a file at restore (pool/rebase.py) instead of copying every page.
+    map_images: bool = True
 
     def __post_init__(self) -> None:
         # criu resolves relative paths against its image dir, not our working directory.

@@ -171,7 +171,7 @@ class Daemon:
         return out
 
     def delete_snapshot(self, snap_id: str) -> None:
-        if not self.pool.snapshots.remove(snap_id):
+        if not self.pool.remove_snapshot(snap_id):
             raise ApiError(404, f"no snapshot '{snap_id}'; GET /snapshots lists them")
 
     def _spec_for(self, key: str) -> dict[str, Any]:
@@ -226,6 +226,7 @@ class Daemon:
         pool = self.pool
         self.metrics.criu_available.set(1 if pool.criu.available else 0)
         self.metrics.snapshot_fallback.set(1 if pool.restore_fallback else 0)
+        self.metrics.image_copy_fallback.set(1 if pool.rebase_unavailable else 0)
         for kind, count in pool.starts.items():
             self.metrics.worker_starts.labels(kind).set(count)
         for name, waiting in self.scheduler.queued.items():
@@ -241,7 +242,9 @@ class Daemon:
                      "message": pool.criu.message},
             "snapshots": {"base": (b.id if (b := pool.snapshots.base(pool.runtime_key)) else None),
                           "count": len(pool.snapshots.all()), "runtime_key": pool.runtime_key,
-                          "booting_because": pool.restore_fallback},
+                          "booting_because": pool.restore_fallback,
+                          "memory": "copied" if not self.config.map_images or pool.rebase_unavailable else "mapped",
+                          "copied_because": pool.rebase_unavailable},
             "worker_starts": dict(pool.starts),
         }
 

@@ -30,6 +30,9 @@ class Metrics:
         self.snapshot_fallback = Gauge("graalvisor_snapshot_fallback",
                                        "1 when workers boot the slow way because restoring is not possible",
                                        registry=self.registry)
+        self.image_copy_fallback = Gauge("graalvisor_image_copy_fallback",
+                                         "1 when images are restored by copying every page, not mapping it",
+                                         registry=self.registry)
         self.queued = Gauge("graalvisor_queued_invocations", "Invocations waiting for a concurrency slot",
                             ["function"], registry=self.registry)
         self.functions = Gauge("graalvisor_functions", "Registered functions", registry=self.registry)

@@ -11,8 +11,15 @@
 #   4. unpack the orig tarball and `make criu`,
 #   5. copy criu/criu to .cache/criu/bin/criu.
 #
-# If .cache/criu/bin/criu already exists and reports version 4.x, nothing is
-# done. The last line of stdout is always the path of the binary; all apt/build
+# CRIU caches what it probes about the kernel (kerndat, ~35 ms a run) only on a
+# tmpfs, and /run is not one on every machine: it is built with RUNDIR on
+# /dev/shm instead (the daemon creates the directory; without it CRIU just probes).
+#
+# pycriu (CRIU's image codec, generated from its .proto files in the same build)
+# goes to .cache/criu/lib: graalvisor rewrites images with it (pool/rebase.py).
+#
+# If .cache/criu/bin/criu already exists, reports version 4.x and was built
+# with this RUNDIR, and pycriu is there, nothing is done. The last line of stdout is always the path of the binary; all apt/build
 # noise goes to .cache/criu/build.log.
 set -euo pipefail
 
@@ -32,9 +39,13 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 CACHE_DIR="$REPO_ROOT/.cache/criu"
 BIN="$CACHE_DIR/bin/criu"
 LOG="$CACHE_DIR/build.log"
+KDAT_RUNDIR="/dev/shm/graalvisor-criu"
+FLAVOUR="rundir=$KDAT_RUNDIR pycriu"
 
 is_installed() {
-    [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -q '^Version: 4\.'
+    [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -q '^Version: 4\.' \
+        && [[ "$(cat "$BIN.flavour" 2>/dev/null)" == "$FLAVOUR" ]] \
+        && [[ -f "$CACHE_DIR/lib/pycriu/images/images.py" ]]
 }
 
 # ---- fast path --------------------------------------------------------------
@@ -200,13 +211,19 @@ run_step "unpacking $(basename "$ORIG_TARBALL")" tar -C "$WORK_DIR" -xf "$ORIG_T
 SRC_DIR="$(find "$WORK_DIR" -mindepth 1 -maxdepth 1 -type d -name 'criu*' | head -n1)"
 [[ -n "$SRC_DIR" && -f "$SRC_DIR/Makefile" ]] || die "unpacked criu source tree not found in $WORK_DIR"
 
-run_step "building criu (make -j2 criu)" make -C "$SRC_DIR" -j2 criu
+run_step "building criu (make -j2 criu)" make -C "$SRC_DIR" -j2 criu RUNDIR="$KDAT_RUNDIR"
 [[ -x "$SRC_DIR/criu/criu" ]] || die "build finished but $SRC_DIR/criu/criu is missing; see $LOG"
+run_step "generating pycriu (make lib)" make -C "$SRC_DIR" lib
+[[ -f "$SRC_DIR/lib/pycriu/images/images.py" ]] || die "make lib finished but pycriu is missing; see $LOG"
 
 # -- 5. install into the cache -------------------------------------------------------
 install -m 0755 "$SRC_DIR/criu/criu" "$BIN.tmp"
 mv -f "$BIN.tmp" "$BIN"
-is_installed || die "installed $BIN but '$BIN --version' does not report 4.x"
+rm -rf "$CACHE_DIR/lib.tmp" && mkdir -p "$CACHE_DIR/lib.tmp"
+cp -r "$SRC_DIR/lib/pycriu" "$CACHE_DIR/lib.tmp/pycriu"
+rm -rf "$CACHE_DIR/lib" && mv "$CACHE_DIR/lib.tmp" "$CACHE_DIR/lib"
+echo "$FLAVOUR" >"$BIN.flavour"
+is_installed || die "installed $BIN but '$BIN --version' does not report 4.x, or pycriu is missing"
 msg "installed $("$BIN" --version | head -n1)"
 
 echo "$BIN"

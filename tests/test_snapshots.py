@@ -156,3 +156,26 @@ def test_without_criu_workers_boot_and_everything_else_works(data_root: Path) ->
         assert r.status_code == 503 and "restore" in r.json()["error"]
         r = c.post("/invoke/n", params={"worker": "boot"})
         assert r.status_code == 200 and r.headers["x-start"] == "boot"
+
+
+def test_images_are_mapped_and_a_function_image_outlives_its_base(daemon: Daemon) -> None:
+    base = wait_for_base_image(daemon)["snapshots"]["base"]
+    with daemon.client() as c:
+        assert c.get("/healthz").json()["snapshots"]["memory"] == "mapped"
+        assert c.put("/functions/s-map", json=js("return {n: p.n + 1};")).is_success
+        snap = c.post("/functions/s-map/snapshot", json={"warmup": 2})
+        assert snap.status_code == 201, snap.text
+        images = {s["id"]: s for s in c.get("/snapshots").json()["snapshots"]}
+        for image in (images[base], images[snap.json()["id"]]):
+            # Most memory is mapped from the image's memory file; only a little is copied.
+            assert image["mapped_bytes"] > 4 * image["copied_bytes"], image
+            assert (Path(image["path"]) / "memory.bin").stat().st_mode & 0o222 == 0  # never written again
+        # The function image was dumped from a worker restored from the base image, so its memory
+        # came partly from the base's memory file: it must still restore once that file is gone.
+        assert c.delete(f"/snapshots/{base}").status_code == 200
+        assert not Path(images[base]["path"]).exists()
+        for n in range(2):
+            r = c.post("/invoke/s-map", params={"worker": "snapshot"}, json={"n": n})
+            assert r.status_code == 200 and r.json() == {"n": n + 1}, r.text
+            assert r.headers["x-start"] == "snapshot"
+    assert wait_for_base_image(daemon)["snapshots"]["base"] != base, "a removed base image is made again"

@@ -19,6 +19,10 @@ from graalvisor.config import REPO_ROOT
 
 log = logging.getLogger("graalvisor.criu")
 
+# Where our CRIU build caches its kernel probe (scripts/install-criu.sh sets it): ~35 ms of
+# every restore when missing. It must be a tmpfs, so the cache dies with the kernel it describes.
+KERNDAT_DIR = Path("/dev/shm/graalvisor-criu")
+
 
 class CriuError(Exception):
     pass
@@ -47,6 +51,7 @@ async def check(explicit: str | None, disabled: bool) -> CriuStatus:
         return CriuStatus(False, None, None, "criu not found (make run installs it into .cache/criu)")
     if os.geteuid() != 0:
         return CriuStatus(False, path, None, "criu needs root (CAP_SYS_ADMIN) to dump and restore")
+    KERNDAT_DIR.mkdir(mode=0o700, exist_ok=True)
     version = (await _run([path, "--version"], timeout=10))[1].strip().splitlines()
     code, out = await _run([path, "check"], timeout=30)
     if code != 0:

@@ -27,7 +27,7 @@ import orjson
 
 from graalvisor import protocol
 from graalvisor.config import Config
-from graalvisor.pool import criu
+from graalvisor.pool import criu, rebase
 from graalvisor.pool.handle import NoWorker, WorkerHandle
 from graalvisor.pool.snapshots import Snapshot, SnapshotStore, runtime_key
 
@@ -53,6 +53,7 @@ class Pool:
         self.snapshots = SnapshotStore(config.images_dir)
         self.runtime_key = runtime_key(config)
         self.restore_fallback: str | None = None  # why the pool boots instead of restoring, said once
+        self.rebase_unavailable: str | None = None  # why images are copied, not mapped, at restore
         self.starts: dict[str, int] = {"boot": 0, "snapshot": 0}
         self._unshare = shutil.which("unshare") if os.geteuid() == 0 else None
         self._server: asyncio.base_events.Server | None = None
@@ -200,14 +201,29 @@ class Pool:
             wake_inode = os.fstat(template.wake_fd).st_ino
             dump_s = await criu.dump(self.criu.path or "criu", template.pid, images,
                                      [wake_inode, template.stderr_inode])
+            if self.config.map_images:
+                await self._map_memory(images)
             snap = self.snapshots.add(snap_id, kind, self.runtime_key, function_key, dump_s,
                                       wake_inode, template.stderr_inode)
-            log.info("snapshot %s (%s%s): %.1f MB dumped in %.2f s", snap.id, kind,
-                     f" {function_key}" if function_key else "", snap.size_bytes / 1e6, dump_s)
+            log.info("snapshot %s (%s%s): %.1f MB in %.2f s, %.1f MB of it mapped at restore", snap.id, kind,
+                     f" {function_key}" if function_key else "", snap.size_bytes / 1e6, dump_s,
+                     snap.mapped_bytes / 1e6)
             return snap
         finally:
             template.mark_dead("snapshot taken")
             template.kill("its snapshot is taken")
+
+    async def _map_memory(self, images: Path) -> None:
+        """Moves the image's memory into a file restores map; a plain image if that cannot be done."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, rebase.rebase, images)
+        except rebase.RebaseUnavailable as e:
+            if self.rebase_unavailable is None:
+                log.warning("images are restored by copying every page: %s", e)
+                self.rebase_unavailable = str(e)
+        except Exception:
+            shutil.rmtree(images, ignore_errors=True)  # half rewritten: not an image any more
+            raise
 
     async def _make_base_when_ready(self) -> None:
         async with self._base_lock:
@@ -217,6 +233,16 @@ class Pool:
                 await self.make_snapshot("base", _warm_base)
             except Exception as e:  # the pool keeps booting; say why once
                 self._fallback(f"could not make a base image: {e}")
+
+    def remove_snapshot(self, snap_id: str) -> bool:
+        """Removes an image; a removed base image is made again, so new workers keep restoring.
+        Function images hold all their memory themselves: they do not need the base they came from."""
+        was_base = (base := self.snapshots.base(self.runtime_key)) is not None and base.id == snap_id
+        if not self.snapshots.remove(snap_id):
+            return False
+        if was_base and self.criu.available:
+            self._track(self._make_base_when_ready(), "base-image")
+        return True
 
     def remove_stale_snapshots(self, live_function_keys: set[str]) -> list[str]:
         return self.snapshots.remove_stale(self.runtime_key, live_function_keys)

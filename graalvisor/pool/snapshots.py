@@ -16,6 +16,7 @@ from typing import Any
 
 from graalvisor import __version__
 from graalvisor.config import REPO_ROOT, Config
+from graalvisor.pool.rebase import MEMORY_FILE
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Snapshot:
     wake_pipe: int  # inodes of the pipes the dumped worker held, replaced at restore
     stderr_pipe: int
     path: str
+    # Memory a restore maps from the image's memory file, and what it still copies page by page.
+    mapped_bytes: int = 0
+    copied_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in ("wake_pipe", "stderr_pipe")}
@@ -73,9 +77,12 @@ class SnapshotStore:
     def add(self, snap_id: str, kind: str, runtime: str, function_key: str | None, dump_s: float,
             wake_pipe: int, stderr_pipe: int) -> Snapshot:
         path = self.root / snap_id
-        size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        # Blocks in use, not lengths: the memory file is sparse.
+        size = sum(f.stat().st_blocks * 512 for f in path.iterdir() if f.is_file())
+        mapped = sum(f.stat().st_blocks * 512 for f in path.glob(MEMORY_FILE))
+        copied = sum(f.stat().st_size for f in path.glob("pages-*.img"))
         snap = Snapshot(snap_id, kind, runtime, function_key, time.time(), size, round(dump_s, 4),
-                        wake_pipe, stderr_pipe, str(path))
+                        wake_pipe, stderr_pipe, str(path), mapped_bytes=mapped, copied_bytes=copied)
         tmp = path / "meta.json.tmp"
         tmp.write_text(json.dumps(asdict(snap)))
         tmp.rename(path / "meta.json")  # the image counts only once its meta is complete
