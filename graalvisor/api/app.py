@@ -114,7 +114,8 @@ def create_app(config: Config) -> FastAPI:
         record, inv = await daemon.invoke(name, body, worker)
         headers = {
             "X-Invocation-Id": record.id,
-            "Server-Timing": f"queue;dur={inv.wait_ms:.3f}, start;dur={inv.init_ms:.3f}, run;dur={inv.run_ms:.3f}",
+            "Server-Timing": f"queue;dur={inv.wait_ms:.3f}, load;dur={inv.load_ms:.3f}, start;dur={inv.init_ms:.3f}, "
+                             f"run;dur={inv.run_ms:.3f}",
         }
         if inv.start:
             headers["X-Start"] = inv.start

@@ -58,7 +58,13 @@ class WorkerHandle:
         self._writer = writer
         self.pid = peer_pid or hello.get("pid")
         # What the runtime is, not what it holds: counts in the hello go stale at once.
-        self.runtime = {k: v for k, v in hello.get("runtime", {}).items() if not k.endswith(("_ready", "deployments"))}
+        runtime = hello.get("runtime", {})
+        self.runtime = {k: v for k, v in runtime.items() if not k.endswith(("_ready", "deployments", "deployed"))}
+        # A worker restored from a function image already holds that function: no deploy round trip.
+        for key in runtime.get("deployed", []):
+            loaded = asyncio.get_running_loop().create_future()
+            loaded.set_result({"ok": True})
+            self.loaded.setdefault(key, loaded)
         self.ready_after_s = time.monotonic() - self.spawned_at
         self.last_used = time.monotonic()  # keep-alive counts from when it could first be used
         self.ready.set()

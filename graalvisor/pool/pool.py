@@ -155,6 +155,8 @@ class Pool:
         handle.image_id = image.id
         wake_r, wake_w = os.pipe()
         err_r, err_w = os.pipe()
+        # Its identity waits in the pipe, so the clone reads it the moment CRIU resumes it.
+        os.write(wake_w, orjson.dumps({"token": token, "connect": str(self.socket_path)}) + b"\n")
         self._register(handle)
         t0 = time.perf_counter()
         try:
@@ -174,7 +176,6 @@ class Pool:
         handle.pid = pid
         handle.wake_fd = wake_w
         handle.stderr_inode = os.fstat(err_r).st_ino
-        os.write(wake_w, orjson.dumps({"token": token, "connect": str(self.socket_path)}) + b"\n")
         self._track(self._watch(handle, _wait_pid(pid)), f"worker-{token}-watch")
         self._track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
         return handle

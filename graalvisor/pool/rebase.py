@@ -13,8 +13,9 @@ it did before. What changes is what MADV_DONTNEED does later: in a private file 
 brings back the page from the file instead of a zero page. Nothing in the worker relies on the
 zeroing: HotSpot commits and uncommits heap, metaspace and code cache with mmap, glibc clears
 reused memory in calloc (it takes only never-touched memory as zero, and that is a hole), and
-CPython's arenas are mmap/munmap. The brk heap, stacks and the kernel's special areas are left
-as they are.
+CPython's arenas are mmap/munmap. The data pages of libraries that the process wrote to move
+too (the library's bytes, then the written pages over them); stacks, code and the kernel's
+special areas are left as they are.
 
 The file must never change while clones map it: images are written once and only ever removed
 whole (a clone keeps an unlinked file alive).
@@ -42,6 +43,7 @@ VMA_AREA_HEAP = 1 << 5
 VMA_FILE_PRIVATE = 1 << 6
 VMA_ANON_PRIVATE = 1 << 9
 PE_PRESENT = 1 << 2
+PROT_EXEC = 0x4
 MAP_ANONYMOUS = 0x20
 MAP_GROWSDOWN = 0x100
 
@@ -103,10 +105,12 @@ def rebase(directory: Path) -> Rebased:
     header, *entries = pagemap_image["entries"]
     pages_path = directory / f"pages-{header['pages_id']}.img"
 
-    memory_files = {f["id"]: f["reg"]["name"] for f in files_image["entries"]
-                    if f.get("type") == "REG" and f["reg"]["name"].endswith("/" + MEMORY_FILE)}
+    regular_files = {f["id"]: f["reg"]["name"] for f in files_image["entries"] if f.get("type") == "REG"}
+    memory_files = {i: name for i, name in regular_files.items() if name.endswith("/" + MEMORY_FILE)}
     vmas = mm_image["entries"][0]["vmas"]
-    chosen = sorted((i for i, v in enumerate(vmas) if _movable(v, memory_files)), key=lambda i: vmas[i]["start"])
+    written = _with_pages(vmas, entries)
+    chosen = sorted((i for i, v in enumerate(vmas) if _movable(v, i in written, regular_files, memory_files)),
+                    key=lambda i: vmas[i]["start"])
     starts = [vmas[i]["start"] for i in chosen]
     offsets: dict[int, int] = {}
     size = 0
@@ -120,10 +124,10 @@ def rebase(directory: Path) -> Rebased:
     mapped = copied = 0
     with memory_path.open("wb") as memory:
         memory.truncate(size)
-        for i in chosen:  # regions that came from an earlier image start as that image's content
+        for i in chosen:  # file mappings start as their file's content; the dumped pages go over it
             if vmas[i]["status"] & VMA_FILE_PRIVATE:
-                with open(memory_files[vmas[i]["shmid"]], "rb") as earlier:
-                    _copy_data(earlier.fileno(), vmas[i]["pgoff"], memory.fileno(), offsets[i],
+                with open(regular_files[vmas[i]["shmid"]], "rb") as backing:
+                    _copy_data(backing.fileno(), vmas[i]["pgoff"], memory.fileno(), offsets[i],
                                vmas[i]["end"] - vmas[i]["start"])
         with pages_path.open("rb") as src, new_pages.open("wb") as kept:
             for entry in entries:
@@ -182,11 +186,29 @@ def rebase(directory: Path) -> Rebased:
     return Rebased(len(chosen), mapped, copied)
 
 
-def _movable(vma: dict[str, Any], memory_files: dict[int, str]) -> bool:
+def _with_pages(vmas: list[dict[str, Any]], entries: list[dict[str, Any]]) -> set[int]:
+    """Indexes of the VMAs that have pages in the dump."""
+    order = sorted(range(len(vmas)), key=lambda i: vmas[i]["start"])
+    starts = [vmas[i]["start"] for i in order]
+    found: set[int] = set()
+    for entry in entries:
+        vaddr, end = entry["vaddr"], entry["vaddr"] + entry["nr_pages"] * PAGE
+        j = bisect.bisect_right(starts, vaddr) - 1
+        while 0 <= j < len(order) and vmas[order[j]]["start"] < end:
+            if vmas[order[j]]["end"] > vaddr:
+                found.add(order[j])
+            j += 1
+    return found
+
+
+def _movable(vma: dict[str, Any], written: bool, regular_files: dict[int, str], memory_files: dict[int, str]) -> bool:
     if vma["flags"] & MAP_GROWSDOWN or vma["prot"] == 0:
         return False
     if vma["status"] == VMA_AREA_REGULAR | VMA_FILE_PRIVATE:
-        return vma["shmid"] in memory_files
+        # An earlier image's memory, or a library's data pages that the process wrote to (each
+        # otherwise copied at every restore). Code stays mapped from its own file.
+        return vma["shmid"] in memory_files or (
+            written and not vma["prot"] & PROT_EXEC and vma["shmid"] in regular_files)
     # The brk heap moves too: brk() past a file mapping just starts a new anonymous one.
     return vma["status"] in (VMA_AREA_REGULAR | VMA_ANON_PRIVATE, VMA_AREA_REGULAR | VMA_AREA_HEAP | VMA_ANON_PRIVATE)
 

@@ -38,6 +38,7 @@ class Invocation:
     error: dict[str, Any] | None = None
     logs: list[str] = field(default_factory=list)
     wait_ms: float = 0.0
+    load_ms: float = 0.0  # loading the version into the worker, when it did not hold it yet
     init_ms: float = 0.0
     run_ms: float = 0.0
 
@@ -107,9 +108,11 @@ class Scheduler:
             return Invocation("unavailable", error={"error": f"the new worker did not come up: {e}"},
                               wait_ms=_ms(t0))
         try:
+            t_load = time.perf_counter()
             loaded = await self._ensure_loaded(handle, target.key, None)
             if not loaded.get("ok"):
                 return Invocation("load_error", error=_error(loaded), wait_ms=_ms(t0))
+            load_ms = _ms(t_load)
             wait_ms = _ms(t0)
             timeout_s = target.timeout_ms / 1000 + WEDGE_GRACE_S
             try:
@@ -128,7 +131,8 @@ class Scheduler:
                               wait_ms=_ms(t0))
         finally:
             self.pool.release(handle)
-        inv = _to_invocation(outcome, wait_ms - worker_ms)
+        inv = _to_invocation(outcome, wait_ms - worker_ms - load_ms)
+        inv.load_ms = load_ms
         if fresh is not None:
             # The caller waited for a whole worker: that is the start, and its kind.
             inv.start = handle.start_kind

@@ -56,6 +56,12 @@ class Worker:
         if self.park_fd is None:
             self.send({"id": message["id"], "outcome": '{"ok":false,"kind":"internal","message":"no park fd"}'})
             return
+        # Compilers still compiling and blank contexts still being made would carry on in every
+        # clone, taking the cores its first invocation needs: dump only a worker at rest.
+        settled_s = _settle()
+        # What the clone will say in its hello, worked out now: on waking, every call into the
+        # JVM costs page faults on the critical path.
+        runtime = orjson.loads(str(self.isolates.describe()))
         self.isolates.beforeCheckpoint()
         gc.collect()
         _malloc_trim()  # freed C heap back to the kernel: pages CRIU would otherwise dump
@@ -69,10 +75,10 @@ class Worker:
         t1 = time.perf_counter()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(identity["connect"])
-        log.info("woke from a snapshot: re-seeded in %.1f ms, connected in %.1f ms",
-                 (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
+        log.info("woke from a snapshot (parked after %.1f s settling): re-seeded in %.1f ms, connected in %.1f ms",
+                 settled_s, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
         self.send({"op": "hello", "token": identity["token"], "pid": os.getpid(), "restored": True,
-                   "runtime": orjson.loads(str(self.isolates.describe()))})
+                   "runtime": runtime})
 
     def handle(self, message: dict[str, Any]) -> None:
         op = message.get("op")
@@ -93,6 +99,18 @@ class Worker:
             outcome = orjson.dumps({"ok": False, "kind": "internal", "message": f"{type(e).__name__}: {e}"}).decode()
         if "id" in message:
             self.send({"id": message["id"], "outcome": outcome})
+
+
+def _settle(limit_s: float = 30.0, window_s: float = 0.1, busy: float = 0.05) -> float:
+    """Waits until the whole process (JIT compilers, the blank-context refiller) has used under
+    ``busy`` of a core for three windows in a row; gives up after ``limit_s``."""
+    t0 = time.monotonic()
+    quiet = 0
+    while quiet < 3 and time.monotonic() - t0 < limit_s:
+        cpu = time.process_time()
+        time.sleep(window_s)
+        quiet = quiet + 1 if time.process_time() - cpu < busy * window_s else 0
+    return time.monotonic() - t0
 
 
 def _malloc_trim() -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from graalvisor.pool import rebase
-from graalvisor.pool.rebase import PAGE, _copy_data, _last_at_or_before, _movable
+from graalvisor.pool.rebase import PAGE, _copy_data, _last_at_or_before, _movable, _with_pages
 
 ANON = rebase.VMA_AREA_REGULAR | rebase.VMA_ANON_PRIVATE
 BRK = ANON | rebase.VMA_AREA_HEAP
@@ -17,15 +17,29 @@ def vma(status: int, flags: int = 0x22, prot: int = 3, shmid: int = 0) -> dict[s
 
 
 def test_which_regions_move() -> None:
-    memory_files = {7: "/images/a/memory.bin"}
-    assert _movable(vma(ANON), memory_files)
-    assert _movable(vma(BRK), memory_files)
-    assert _movable(vma(rebase.VMA_AREA_REGULAR | rebase.VMA_FILE_PRIVATE, 0x2, shmid=7), memory_files)
-    # A library's own file mapping stays what it is.
-    assert not _movable(vma(rebase.VMA_AREA_REGULAR | rebase.VMA_FILE_PRIVATE, 0x2, shmid=3), memory_files)
-    assert not _movable(vma(ANON, flags=0x22 | rebase.MAP_GROWSDOWN), memory_files)  # a stack
-    assert not _movable(vma(ANON, prot=0), memory_files)  # reserved, never touched
-    assert not _movable(vma(ANON | 1 << 12), memory_files)  # vvar and other kernel areas
+    files = {3: "/usr/lib/libjvm.so", 7: "/images/a/memory.bin"}
+    ours = {7: files[7]}
+    file_private = rebase.VMA_AREA_REGULAR | rebase.VMA_FILE_PRIVATE
+
+    def moves(v: dict[str, int], written: bool = True) -> bool:
+        return _movable(v, written, files, ours)
+
+    assert moves(vma(ANON)) and moves(vma(BRK))
+    assert moves(vma(file_private, 0x2, shmid=7), written=False)  # an earlier image's memory, all of it
+    assert moves(vma(file_private, 0x2, shmid=3))  # a library's data the process wrote to
+    assert not moves(vma(file_private, 0x2, shmid=3), written=False)  # untouched: already shared
+    assert not moves(vma(file_private, 0x2, prot=5, shmid=3))  # code stays mapped from its file
+    assert not moves(vma(ANON, flags=0x22 | rebase.MAP_GROWSDOWN))  # a stack
+    assert not moves(vma(ANON, prot=0))  # reserved, never touched
+    assert not moves(vma(ANON | 1 << 12))  # vvar and other kernel areas
+
+
+def test_which_regions_have_dumped_pages() -> None:
+    vmas = [{"start": 10 * PAGE, "end": 20 * PAGE}, {"start": 0, "end": 10 * PAGE},
+            {"start": 30 * PAGE, "end": 40 * PAGE}]
+    # One run across the first two regions (in address order), none in the third.
+    assert _with_pages(vmas, [{"vaddr": 8 * PAGE, "nr_pages": 4}]) == {0, 1}
+    assert _with_pages(vmas, [{"vaddr": 25 * PAGE, "nr_pages": 2}]) == set()
 
 
 def test_region_lookup() -> None:

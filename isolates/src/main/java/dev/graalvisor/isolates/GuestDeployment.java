@@ -16,7 +16,8 @@ final class GuestDeployment extends Deployment {
      * state that a snapshot copies, so every clone would otherwise draw the same numbers.
      */
     private static final String JS_PRELUDE = """
-            (function (s0, s1, s2, s3) {
+            (function () {
+              let s0 = 0, s1 = 0, s2 = 1, s3 = 0;
               const rotl = (x, k) => (x << k) | (x >>> (32 - k));
               function next() {
                 const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
@@ -30,6 +31,7 @@ final class GuestDeployment extends Deployment {
               globalThis.process = { env: ENV };
               globalThis.module = { exports: {} };
               globalThis.exports = globalThis.module.exports;
+              return function reseed(a, b, c, d) { s0 = a; s1 = b; s2 = c; s3 = d; };
             })""";
     private final String languageId;
     private final String sourceName;
@@ -58,13 +60,17 @@ final class GuestDeployment extends Deployment {
         Runtime.Blank blank = runtime.blankContext(languageId);
         Context context = blank.context();
         try {
+            // JS: the isolate's Math.random seeder, called again in each clone that reuses the isolate.
+            Value jsSeeder = languageId.equals("js") ? context.eval(prelude).execute() : null;
+            java.util.function.BooleanSupplier reseed = jsSeeder != null
+                    ? () -> seedJs(jsSeeder) : () -> Runtime.reseedPython(context);
+            if (jsSeeder != null) seedJs(jsSeeder);
             Value main = languageId.equals("js") ? loadJs(context) : loadPython(context);
             if (main == null || !main.canExecute()) {
                 throw new Failure("load", "the code defines no function '" + entryName() + "' (the entrypoint)", "EntrypointError", 0);
             }
             Value runner = runtime.runnerFactory(context, languageId).execute(main, sourceName);
-            return new GuestIsolate(context, languageId.equals("python"), runner, blank.logs(), runtime.watchdog(),
-                    runtime.javaRunner());
+            return new GuestIsolate(context, reseed, runner, blank.logs(), runtime.watchdog(), runtime.javaRunner());
         } catch (PolyglotException e) {
             context.close(true);
             int line = e.getSourceLocation() != null ? e.getSourceLocation().getStartLine() : 0;
@@ -81,9 +87,6 @@ final class GuestDeployment extends Deployment {
     }
 
     private Value loadJs(Context context) {
-        long a = runtime.nextSeed();
-        long b = runtime.nextSeed();
-        context.eval(prelude).execute((int) a, (int) (a >>> 32), (int) b | 1, (int) (b >>> 32));
         Value exports;
         if (module != null) {
             context.eval(module);
@@ -96,6 +99,17 @@ final class GuestDeployment extends Deployment {
         }
         if (exports.hasMember(entryName()) && exports.getMember(entryName()).canExecute()) return exports.getMember(entryName());
         return exports.canExecute() && entryName().equals("main") ? exports : null;
+    }
+
+    private boolean seedJs(Value seeder) {
+        long a = runtime.nextSeed();
+        long b = runtime.nextSeed();
+        try {
+            seeder.execute((int) a, (int) (a >>> 32), (int) b | 1, (int) (b >>> 32));  // never all zero
+            return true;
+        } catch (RuntimeException e) {
+            return false;  // a closed or broken context: the isolate is dropped instead
+        }
     }
 
     private Value loadPython(Context context) {

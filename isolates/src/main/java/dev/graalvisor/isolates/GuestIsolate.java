@@ -17,13 +17,13 @@ final class GuestIsolate implements Isolate {
     private final LogBuffer logs;
     private final ScheduledExecutorService watchdog;
     private final Executor closer;
-    private final boolean python;
+    private final java.util.function.BooleanSupplier reseeder;
     private volatile boolean broken;
 
-    GuestIsolate(Context context, boolean python, Value runner, LogBuffer logs, ScheduledExecutorService watchdog,
+    GuestIsolate(Context context, java.util.function.BooleanSupplier reseeder, Value runner, LogBuffer logs, ScheduledExecutorService watchdog,
                  Executor closer) {
         this.context = context;
-        this.python = python;
+        this.reseeder = reseeder;
         this.runner = runner;
         this.logs = logs;
         this.watchdog = watchdog;
@@ -91,7 +91,7 @@ final class GuestIsolate implements Isolate {
 
     @Override
     public boolean reseed() {
-        return python && Runtime.reseedPython(context);
+        return reseeder.getAsBoolean();
     }
 
     @Override

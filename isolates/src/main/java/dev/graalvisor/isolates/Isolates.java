@@ -39,6 +39,9 @@ public final class Isolates {
         runtime.engine().getLanguages().forEach((id, lang) -> langs.addProperty(id, lang.getVersion()));
         o.add("languages", langs);
         o.addProperty("deployments", DEPLOYMENTS.size());
+        com.google.gson.JsonArray keys = new com.google.gson.JsonArray();
+        DEPLOYMENTS.keySet().forEach(keys::add);
+        o.add("deployed", keys);
         o.addProperty("python_blanks_ready", runtime.blanksReady("python"));
         o.addProperty("js_blanks_ready", runtime.blanksReady("js"));
         return o.toString();
