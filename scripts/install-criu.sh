@@ -19,8 +19,9 @@
 # goes to .cache/criu/lib: graalvisor rewrites images with it (pool/rebase.py).
 #
 # If .cache/criu/bin/criu already exists, reports version 4.x and was built
-# with this RUNDIR, and pycriu is there, nothing is done. The last line of stdout is always the path of the binary; all apt/build
-# noise goes to .cache/criu/build.log.
+# with this RUNDIR, and pycriu is there, nothing is done. The last line of
+# stdout is always the path of the binary; all apt/build noise goes to
+# .cache/criu/build.log.
 set -euo pipefail
 
 CRIU_UPSTREAM_VERSION="4.1.1"

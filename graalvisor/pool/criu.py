@@ -51,7 +51,10 @@ async def check(explicit: str | None, disabled: bool) -> CriuStatus:
         return CriuStatus(False, None, None, "criu not found (make run installs it into .cache/criu)")
     if os.geteuid() != 0:
         return CriuStatus(False, path, None, "criu needs root (CAP_SYS_ADMIN) to dump and restore")
-    KERNDAT_DIR.mkdir(mode=0o700, exist_ok=True)
+    try:
+        KERNDAT_DIR.mkdir(mode=0o700, exist_ok=True)
+    except OSError as e:  # no /dev/shm: criu still works, it just re-probes the kernel every run
+        log.warning("criu's kernel-probe cache %s cannot be made: %s", KERNDAT_DIR, e)
     version = (await _run([path, "--version"], timeout=10))[1].strip().splitlines()
     code, out = await _run([path, "check"], timeout=30)
     if code != 0:

@@ -217,7 +217,8 @@ class Pool:
     async def _map_memory(self, images: Path) -> None:
         """Moves the image's memory into a file restores map; a plain image if that cannot be done."""
         try:
-            await asyncio.get_running_loop().run_in_executor(None, rebase.rebase, images)
+            regions = await asyncio.get_running_loop().run_in_executor(None, rebase.rebase, images)
+            log.debug("image %s: %d memory regions now map %s", images.name, regions, rebase.MEMORY_FILE)
         except rebase.RebaseUnavailable as e:
             if self.rebase_unavailable is None:
                 log.warning("images are restored by copying every page: %s", e)

@@ -28,7 +28,6 @@ import errno
 import mmap
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +55,6 @@ class RebaseUnavailable(RebaseError):
     """pycriu is missing: images stay as CRIU wrote them."""
 
 
-@dataclass
-class Rebased:
-    regions: int
-    mapped_bytes: int  # now read from memory.bin on demand
-    copied_bytes: int  # still copied at every restore (brk heap, stacks, small areas)
-
-
 def _images() -> Any:
     """pycriu's image codec, built with CRIU by scripts/install-criu.sh."""
     lib = REPO_ROOT / ".cache" / "criu" / "lib"
@@ -75,8 +67,9 @@ def _images() -> Any:
     return images
 
 
-def rebase(directory: Path) -> Rebased:
-    """Rewrites the single-process image in ``directory`` in place.
+def rebase(directory: Path) -> int:
+    """Rewrites the single-process image in ``directory`` in place; returns how many memory
+    regions now map the image's memory file (SnapshotStore reads the sizes from disk).
 
     A worker restored from a rebased image maps another image's memory file; its own dump then
     holds only the pages it wrote. Those regions are folded in too (the other file's content,
@@ -121,7 +114,6 @@ def rebase(directory: Path) -> Rebased:
     memory_path = directory / MEMORY_FILE
     new_pages = directory / ".pages.tmp"
     kept_runs: list[list[int]] = []  # [vaddr, nr_pages, flags] left in pages.img, in order
-    mapped = copied = 0
     with memory_path.open("wb") as memory:
         memory.truncate(size)
         for i in chosen:  # file mappings start as their file's content; the dumped pages go over it
@@ -143,7 +135,6 @@ def rebase(directory: Path) -> Rebased:
                         n = min(left, (vmas[region]["end"] - vaddr) // PAGE)
                         data = src.read(n * PAGE)
                         os.pwrite(memory.fileno(), data, offsets[region] + vaddr - vmas[region]["start"])
-                        mapped += len(data)
                     else:  # stays, up to where the next chosen region begins
                         following = (j + 1) if j is not None else 0
                         n = left if following >= len(starts) else min(left, (starts[following] - vaddr) // PAGE)
@@ -153,7 +144,6 @@ def rebase(directory: Path) -> Rebased:
                             last[1] += n
                         else:
                             kept_runs.append([vaddr, n, flags])
-                        copied += n * PAGE
                     vaddr += n * PAGE
                     left -= n
             kept.flush()
@@ -183,7 +173,7 @@ def rebase(directory: Path) -> Rebased:
     dump(f"pagemap-{task_id}.img", pagemap_image)
     os.replace(new_pages, pages_path)
     memory_path.chmod(0o400)
-    return Rebased(len(chosen), mapped, copied)
+    return len(chosen)
 
 
 def _with_pages(vmas: list[dict[str, Any]], entries: list[dict[str, Any]]) -> set[int]:
