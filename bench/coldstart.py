@@ -157,7 +157,7 @@ def measure(args: argparse.Namespace, mode: str, languages: list[str], boot_runs
             # 1. The base image: engine and languages warm, the function not yet loaded.
             entry["restore_base"] = series(client, fn, "snapshot", args.runs, f"{mode} restore(base)")
             # 2. A function image: the function loaded and warmed before the dump.
-            snap = client.post(f"/functions/{fn}/snapshot", json={"params": HELLO_PARAMS, "warmup": 20})
+            snap = client.post(f"/functions/{fn}/snapshot", json={"params": HELLO_PARAMS})  # the default warm-up
             snap.raise_for_status()
             entry["image"] = _image(snap.json())
             entry["restore_function"] = series(client, fn, "snapshot", args.runs, f"{mode} restore(function)")

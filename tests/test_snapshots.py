@@ -112,6 +112,9 @@ def test_snapshot_api_errors_and_delete(daemon: Daemon) -> None:
         assert c.delete("/snapshots/nope").status_code == 404
         assert c.put("/functions/s-del", json={"language": "js", "code": "function main(){return {}}"}).is_success
         assert c.post("/functions/s-del/snapshot", content=b"{bad").status_code == 400
+        for bad in (10_001, -1, True, "5"):
+            r = c.post("/functions/s-del/snapshot", json={"warmup": bad})
+            assert r.status_code == 400 and "warmup" in r.json()["error"], r.text
         wait_for_base_image(daemon)
         snap = c.post("/functions/s-del/snapshot", json={"warmup": 0}).json()
         assert c.delete(f"/snapshots/{snap['id']}").status_code == 200

@@ -17,7 +17,7 @@ from graalvisor.api import errors
 from graalvisor.api.errors import ApiError, json_response
 from graalvisor.api.models import NAME, FunctionConfig, FunctionUpload
 from graalvisor.config import Config
-from graalvisor.daemon import Daemon
+from graalvisor.daemon import DEFAULT_WARMUP, MAX_WARMUP, Daemon
 
 
 def create_app(config: Config) -> FastAPI:
@@ -82,7 +82,8 @@ def create_app(config: Config) -> FastAPI:
     @app.post("/functions/{name}/snapshot", status_code=201)
     async def snapshot_function(name: str, request: Request) -> Response:
         """Dump a warmed worker with this function loaded; new workers for it restore from the image.
-        Optional JSON body: {"params": {...} (warm-up params), "warmup": N (invocations, default 3)}."""
+        Optional JSON body: {"params": {...} (warm-up params), "warmup": N (invocations, default
+        500, at most 10000; the warm-up stops early once it has run 10 s)}."""
         body = await _read_body(request, limit)
         try:
             options = orjson.loads(body) if body.strip() else {}
@@ -90,9 +91,9 @@ def create_app(config: Config) -> FastAPI:
             raise ApiError(400, f"the request body is not JSON: {e}") from None
         if not isinstance(options, dict) or not isinstance(options.get("params", {}), dict):
             raise ApiError(400, 'body must be {"params": {...}, "warmup": N}')
-        warmup = options.get("warmup", 3)
-        if not isinstance(warmup, int) or not 0 <= warmup <= 1000:
-            raise ApiError(400, "warmup must be an integer from 0 to 1000")
+        warmup = options.get("warmup", DEFAULT_WARMUP)
+        if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup <= MAX_WARMUP:
+            raise ApiError(400, f"warmup must be an integer from 0 to {MAX_WARMUP}")
         return json_response(201, await daemon.snapshot_function(name, options.get("params", {}), warmup))
 
     @app.get("/snapshots")

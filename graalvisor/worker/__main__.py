@@ -69,9 +69,7 @@ class Worker:
         self.sock.close()
         identity = orjson.loads(_read_line(self.park_fd))
         t0 = time.perf_counter()
-        # Every clone starts from the same bytes: re-seed before anything draws a random number.
-        random.seed()
-        self.isolates.afterRestore(int.from_bytes(os.urandom(8), "little", signed=True))
+        self.reseed()
         t1 = time.perf_counter()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(identity["connect"])
@@ -79,6 +77,12 @@ class Worker:
                  settled_s, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
         self.send({"op": "hello", "token": identity["token"], "pid": os.getpid(), "restored": True,
                    "runtime": runtime})
+
+    def reseed(self) -> None:
+        """Every clone starts from the same bytes: re-seed before anything draws a random number.
+        Pooled isolates re-seed themselves when next taken (a new generation)."""
+        random.seed()
+        self.isolates.afterRestore(int.from_bytes(os.urandom(8), "little", signed=True))
 
     def handle(self, message: dict[str, Any]) -> None:
         op = message.get("op")
@@ -89,6 +93,14 @@ class Worker:
                 outcome = self.isolates.deploy(orjson.dumps(message["spec"]).decode())
             elif op == "undeploy":
                 self.isolates.undeploy(message["key"])
+                outcome = '{"ok":true}'
+            elif op == "rehearse_wake":
+                self.reseed()  # the path a clone's first call takes, run before the dump
+                outcome = '{"ok":true}'
+            elif op == "settle":
+                outcome = orjson.dumps({"ok": True, "settled_s": _settle(float(message.get("limit_s", 30)))}).decode()
+            elif op == "hold_blanks":
+                self.isolates.holdBlanks()
                 outcome = '{"ok":true}'
             elif op == "describe":
                 outcome = self.isolates.describe()

@@ -63,7 +63,7 @@ final class GuestDeployment extends Deployment {
             // JS: the isolate's Math.random seeder, called again in each clone that reuses the isolate.
             Value jsSeeder = languageId.equals("js") ? context.eval(prelude).execute() : null;
             java.util.function.BooleanSupplier reseed = jsSeeder != null
-                    ? () -> seedJs(jsSeeder) : () -> Runtime.reseedPython(context);
+                    ? () -> seedJs(jsSeeder) : () -> runtime.reseedPython(context);
             if (jsSeeder != null) seedJs(jsSeeder);
             Value main = languageId.equals("js") ? loadJs(context) : loadPython(context);
             if (main == null || !main.canExecute()) {

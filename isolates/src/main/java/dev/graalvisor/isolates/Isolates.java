@@ -68,6 +68,11 @@ public final class Isolates {
         return d.invoke(paramsJson, timeoutMs);
     }
 
+    /** A template about to be warmed and dumped: no new blank contexts until a clone needs one. */
+    public static void holdBlanks() {
+        runtime.holdBlanks();
+    }
+
     /**
      * Before a CRIU dump: shed garbage and give the freed heap back, so the image holds live
      * data only. Pooled isolates stay (they are the point). The clone grows its heap again.

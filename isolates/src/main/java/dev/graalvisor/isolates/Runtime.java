@@ -47,6 +47,10 @@ final class Runtime {
     // Bumped by every restore: pooled contexts of an older generation are re-seeded when next
     // taken, so waking a clone costs nothing and only what runs pays, once.
     private volatile int generation;
+    // A function template holds its blanks as they are: a GraalPy context made now would keep
+    // the JIT compiling its start-up code for tens of seconds, in the template and in every
+    // clone. The hold ends at the first blank a clone (a later generation) takes.
+    private volatile int heldAt = -1;
 
     Runtime(int pythonBlanksTarget, int jsBlanksTarget) {
         this.engine = Engine.newBuilder("js", "python")
@@ -93,10 +97,15 @@ final class Runtime {
             if (b.generation() == generation || languageId.equals("js") || reseedPython(b.context())) break;
             b.context().close(true);
         }
+        if (heldAt >= 0 && heldAt != generation) heldAt = -1;
         synchronized (blanks) {
             blanks.notifyAll();  // wake the refiller
         }
         return b != null ? b : newBlank(languageId);
+    }
+
+    void holdBlanks() {
+        heldAt = generation;
     }
 
     int generation() {
@@ -130,7 +139,7 @@ final class Runtime {
             try {
                 String shortOf = null;
                 for (String lang : List.of("python", "js")) {
-                    if (blanks.get(lang).size() < targets.get(lang)) shortOf = lang;
+                    if (heldAt < 0 && blanks.get(lang).size() < targets.get(lang)) shortOf = lang;
                 }
                 if (shortOf != null) {
                     blanks.get(shortOf).offerLast(newBlank(shortOf));
@@ -153,12 +162,13 @@ final class Runtime {
     }
 
     /**
-     * Re-seeds a restored clone's Python context ({@code random} from the clone's urandom).
-     * JS contexts cannot be: their Math.random state lives inside GraalJS, so they are dropped.
+     * Re-seeds a restored clone's Python context: {@code random} from 128 bits of the clone's
+     * own seed stream. {@code random.seed()} would draw 2.5 kB through SecureRandom and hash
+     * them, all in code a fresh clone runs cold: 15-25 ms of its first call.
      */
-    static boolean reseedPython(Context context) {
+    boolean reseedPython(Context context) {
         try {
-            context.getBindings("python").getMember("__gv_reseed").execute();
+            context.getBindings("python").getMember("__gv_reseed").execute(nextSeed(), nextSeed());
             return true;
         } catch (RuntimeException e) {
             return false;

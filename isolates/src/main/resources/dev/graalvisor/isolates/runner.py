@@ -55,7 +55,7 @@ def __gv_load_zip(files_json):
     return namespace
 
 
-def __gv_reseed():
-    # A restored clone shares the dumped random state: draw a new seed from its own urandom.
+def __gv_reseed(high, low):
+    # A restored clone shares the dumped random state: seed it from the clone's own entropy.
     import random
-    random.seed()
+    random.seed(((high & 0xFFFFFFFFFFFFFFFF) << 64) | (low & 0xFFFFFFFFFFFFFFFF))
