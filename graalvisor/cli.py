@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--snapshot-dir", type=Path, help="where CRIU images live (a tmpfs makes restores faster)")
     serve.add_argument("--lazy-pages", action="store_true",
                        help="restore workers with userfaultfd: pages load on first touch")
+    serve.add_argument("--snapshot-after", type=int, default=100, metavar="CALLS",
+                       help="take a function image of a JS or Python version once it has answered this many "
+                            "calls (0: only POST /functions/{name}/snapshot)")
     serve.add_argument("--copy-images", action="store_true",
                        help="restore by copying every page of an image (CRIU's way) instead of mapping its memory")
     serve.add_argument("--deploy", type=Path, action="append", default=[],
@@ -83,7 +86,8 @@ def serve_command(args: argparse.Namespace) -> int:
                     worker_heap_mb=args.worker_heap_mb, max_workers=max(args.max_workers, args.workers),
                     keep_alive_s=args.keep_alive_s, snapshots=not args.no_snapshots,
                     snapshot_dir=args.snapshot_dir, lazy_pages=args.lazy_pages,
-                    map_images=not args.copy_images)
+                    map_images=not args.copy_images,
+                    snapshot_after_calls=args.snapshot_after)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(config)

@@ -48,6 +48,9 @@ class Config:
     lazy_pages: bool = False
     # Map an image's memory from a file at restore (pool/rebase.py) instead of copying every page.
     map_images: bool = True
+    # A JS or Python version that has answered this many calls gets a function image of its own
+    # (0: only on request). Java is left out: its code may do I/O, and a warm-up repeats calls.
+    snapshot_after_calls: int = 100
 
     def __post_init__(self) -> None:
         # criu resolves relative paths against its image dir, not our working directory.

@@ -62,6 +62,11 @@ class Daemon:
         self._by_key: dict[str, FunctionVersion] = {}
         self._keys: dict[str, str] = {}  # function name -> worker key of its latest version
         self._deploy_locks: dict[str, asyncio.Lock] = {}
+        self._answered: dict[str, int] = {}  # version key -> calls answered, toward its own image
+        self._imaged: set[str] = set()  # version keys whose automatic image is made or being made
+        # One template at a time: each takes a core and a worker's memory while it warms.
+        self._image_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self.latest = self.registry.latest_versions()
@@ -75,6 +80,8 @@ class Daemon:
                  __version__, len(self.latest), self.config.workers)
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         await self.pool.stop()
         await self.recorder.stop()
         self.registry.close()
@@ -223,7 +230,37 @@ class Daemon:
         self.metrics.latency.labels(version.language).observe(time.perf_counter() - t0)
         if inv.start == "isolate":
             self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
+        if inv.status == "success":
+            self._count_toward_image(name, version, params)
         return record, inv
+
+    def _count_toward_image(self, name: str, version: FunctionVersion, params: str) -> None:
+        """New workers for a busy version restore from its own image (the function loaded and
+        compiled) once it has answered ``snapshot_after_calls`` calls; the warm-up replays the
+        call that crossed the line. Guest languages only: their sandbox has no I/O, so repeating
+        a call has no effect outside the template."""
+        after, key = self.config.snapshot_after_calls, key_of(version)
+        if after <= 0 or version.language == "java" or key in self._imaged or not self.pool.criu.available:
+            return
+        self._answered[key] = answered = self._answered.get(key, 0) + 1
+        if answered < after:
+            return
+        self._imaged.add(key)
+        if self.pool.snapshots.for_function(self.pool.runtime_key, key) is None:
+            task = asyncio.create_task(self._auto_image(name, key, params), name=f"image-{key}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _auto_image(self, name: str, key: str, params: str) -> None:
+        async with self._image_lock:
+            version = self.latest.get(name)
+            if version is None or key_of(version) != key:
+                return  # updated or deleted while it waited
+            try:
+                snap = await self.snapshot_function(name, orjson.loads(params), DEFAULT_WARMUP)
+                log.info("function image %s for %s after %d calls", snap["id"], key, self.config.snapshot_after_calls)
+            except Exception as e:  # new workers restore from the base image instead
+                log.warning("no function image for %s: %s", key, e)
 
     def status_code(self, inv: Invocation) -> int:
         return 200 if inv.status == "success" else STATUS_CODES.get(inv.status, 502)

@@ -182,3 +182,28 @@ def test_images_are_mapped_and_a_function_image_outlives_its_base(daemon: Daemon
             assert r.status_code == 200 and r.json() == {"n": n + 1}, r.text
             assert r.headers["x-start"] == "snapshot"
     assert wait_for_base_image(daemon)["snapshots"]["base"] != base, "a removed base image is made again"
+
+
+def test_a_busy_guest_function_gets_its_own_image(daemon: Daemon, hello_jar: bytes) -> None:
+    """After --snapshot-after calls (100 by default) a JS or Python version is imaged on its
+    own; Java never is (its code may do I/O, and a warm-up repeats calls)."""
+    wait_for_base_image(daemon)
+    with daemon.client() as c:
+        assert c.put("/functions/s-auto-java", json=java_upload(hello_jar, "t.Hello")).is_success
+        assert c.put("/functions/s-auto", json=js("return {n: p.n * 2};")).is_success
+        for n in range(100):  # Java first: had it been imaged, its image would come first
+            assert c.post("/invoke/s-auto-java", json={"name": str(n)}).status_code == 200
+        for n in range(99):
+            assert c.post("/invoke/s-auto", json={"n": n}).status_code == 200
+        assert not [s for s in c.get("/snapshots").json()["snapshots"] if s.get("function") == "s-auto"]
+        assert c.post("/invoke/s-auto", json={"n": 99}).status_code == 200
+        deadline = time.monotonic() + 180
+        while not (mine := [s for s in c.get("/snapshots").json()["snapshots"] if s.get("function") == "s-auto"]):
+            assert time.monotonic() < deadline, "no function image after 100 calls"
+            time.sleep(0.5)
+        names = {s.get("function") for s in c.get("/snapshots").json()["snapshots"]}
+        assert "s-auto-java" not in names
+        r = c.post("/invoke/s-auto", params={"worker": "snapshot"}, json={"n": 21})
+        assert r.status_code == 200 and r.json() == {"n": 42}, r.text
+        workers = c.get("/healthz").json()["workers"]
+        assert any(w["image"] == mine[0]["id"] for w in workers), workers

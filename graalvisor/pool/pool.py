@@ -270,7 +270,7 @@ class Pool:
                 return best
             if self.ready_workers() and not self._scaling and len(self.workers) < self.config.max_workers:
                 self._scaling = True  # every worker is saturated; one scale-out at a time
-                self._track(self._scale_out(), "scale-out")
+                self._track(self._scale_out(key), "scale-out")
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(self.workers)} busy)")
@@ -283,9 +283,11 @@ class Pool:
         handle.inflight -= 1
         self._wake()
 
-    async def _scale_out(self) -> None:
+    async def _scale_out(self, key: str) -> None:
+        """One more worker for the function that found every worker busy: restored from that
+        function's own image where it has one (loaded and compiled), else from the base image."""
         try:
-            handle = await self.start_worker("extra")
+            handle = await self.start_worker("extra", image=self.snapshots.for_function(self.runtime_key, key))
             waits = {asyncio.ensure_future(handle.ready.wait()), asyncio.ensure_future(handle.gone.wait())}
             _, pending = await asyncio.wait(waits, timeout=self.config.boot_timeout_s,
                                             return_when=asyncio.FIRST_COMPLETED)
