@@ -66,7 +66,6 @@ class Daemon:
         self._imaged: set[str] = set()  # version keys whose automatic image is made or being made
         # One template at a time: each takes a core and a worker's memory while it warms.
         self._image_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self.latest = self.registry.latest_versions()
@@ -80,8 +79,6 @@ class Daemon:
                  __version__, len(self.latest), self.config.workers)
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
         await self.pool.stop()
         await self.recorder.stop()
         self.registry.close()
@@ -231,25 +228,24 @@ class Daemon:
         if inv.start == "isolate":
             self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
         if inv.status == "success":
-            self._count_toward_image(name, version, params)
+            self._count_toward_image(name, target.key, version.language, params)
         return record, inv
 
-    def _count_toward_image(self, name: str, version: FunctionVersion, params: str) -> None:
+    def _count_toward_image(self, name: str, key: str, language: str, params: str) -> None:
         """New workers for a busy version restore from its own image (the function loaded and
         compiled) once it has answered ``snapshot_after_calls`` calls; the warm-up replays the
         call that crossed the line. Guest languages only: their sandbox has no I/O, so repeating
         a call has no effect outside the template."""
-        after, key = self.config.snapshot_after_calls, key_of(version)
-        if after <= 0 or version.language == "java" or key in self._imaged or not self.pool.criu.available:
+        after = self.config.snapshot_after_calls
+        if after <= 0 or language == "java" or key in self._imaged or not self.pool.criu.available:
             return
         self._answered[key] = answered = self._answered.get(key, 0) + 1
         if answered < after:
             return
+        del self._answered[key]
         self._imaged.add(key)
         if self.pool.snapshots.for_function(self.pool.runtime_key, key) is None:
-            task = asyncio.create_task(self._auto_image(name, key, params), name=f"image-{key}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.pool.track(self._auto_image(name, key, params), f"image-{key}")
 
     async def _auto_image(self, name: str, key: str, params: str) -> None:
         async with self._image_lock:

@@ -77,9 +77,9 @@ class Pool:
             self._fallback(self.criu.message)
         for _ in range(self.config.workers):
             await self.start_worker()
-        self._track(self.reap_idle(), "reap-idle")
+        self.track(self.reap_idle(), "reap-idle")
         if self.criu.available and self.snapshots.base(self.runtime_key) is None:
-            self._track(self._make_base_when_ready(), "base-image")
+            self.track(self._make_base_when_ready(), "base-image")
 
     async def stop(self) -> None:
         self._stopping = True
@@ -145,8 +145,8 @@ class Pool:
         handle.stderr_inode = os.fstat(err_r).st_ino
         self._register(handle)
         log.info("worker %s booting (%s)", token, role)
-        self._track(self._watch(handle, handle.process.wait()), f"worker-{token}-watch")
-        self._track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
+        self.track(self._watch(handle, handle.process.wait()), f"worker-{token}-watch")
+        self.track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
         return handle
 
     async def _restore(self, image: Snapshot, role: str) -> WorkerHandle:
@@ -170,14 +170,14 @@ class Pool:
             raise
         handle.restore_s = time.perf_counter() - t0
         if pages is not None:
-            self._track(_finish_page_server(pages, Path(image.path), token), f"lazy-pages-{token}")
+            self.track(_finish_page_server(pages, Path(image.path), token), f"lazy-pages-{token}")
         os.close(wake_r)
         os.close(err_w)
         handle.pid = pid
         handle.wake_fd = wake_w
         handle.stderr_inode = os.fstat(err_r).st_ino
-        self._track(self._watch(handle, _wait_pid(pid)), f"worker-{token}-watch")
-        self._track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
+        self.track(self._watch(handle, _wait_pid(pid)), f"worker-{token}-watch")
+        self.track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
         return handle
 
     # -- snapshots
@@ -243,7 +243,7 @@ class Pool:
         if not self.snapshots.remove(snap_id):
             return False
         if was_base and self.criu.available:
-            self._track(self._make_base_when_ready(), "base-image")
+            self.track(self._make_base_when_ready(), "base-image")
         return True
 
     def remove_stale_snapshots(self, live_function_keys: set[str]) -> list[str]:
@@ -270,7 +270,7 @@ class Pool:
                 return best
             if self.ready_workers() and not self._scaling and len(self.workers) < self.config.max_workers:
                 self._scaling = True  # every worker is saturated; one scale-out at a time
-                self._track(self._scale_out(key), "scale-out")
+                self.track(self._scale_out(key), "scale-out")
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(self.workers)} busy)")
@@ -417,7 +417,8 @@ class Pool:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def _track(self, coro: Any, name: str) -> None:
+    def track(self, coro: Any, name: str) -> None:
+        """Runs ``coro`` in the background; the pool cancels it when it stops."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

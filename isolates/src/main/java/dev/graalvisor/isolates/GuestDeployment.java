@@ -3,6 +3,7 @@ package dev.graalvisor.isolates;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import java.util.function.BooleanSupplier;
 import org.graalvm.polyglot.Context;
 import org.graalvm.polyglot.PolyglotException;
 import org.graalvm.polyglot.Source;
@@ -62,7 +63,7 @@ final class GuestDeployment extends Deployment {
         try {
             // JS: the isolate's Math.random seeder, called again in each clone that reuses the isolate.
             Value jsSeeder = languageId.equals("js") ? context.eval(prelude).execute() : null;
-            java.util.function.BooleanSupplier reseed = jsSeeder != null
+            BooleanSupplier reseed = jsSeeder != null
                     ? () -> seedJs(jsSeeder) : () -> runtime.reseedPython(context);
             if (jsSeeder != null) seedJs(jsSeeder);
             Value main = languageId.equals("js") ? loadJs(context) : loadPython(context);

@@ -6,6 +6,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.graalvm.polyglot.Context;
 import org.graalvm.polyglot.PolyglotException;
 import org.graalvm.polyglot.Value;
@@ -17,10 +18,10 @@ final class GuestIsolate implements Isolate {
     private final LogBuffer logs;
     private final ScheduledExecutorService watchdog;
     private final Executor closer;
-    private final java.util.function.BooleanSupplier reseeder;
+    private final BooleanSupplier reseeder;
     private volatile boolean broken;
 
-    GuestIsolate(Context context, java.util.function.BooleanSupplier reseeder, Value runner, LogBuffer logs, ScheduledExecutorService watchdog,
+    GuestIsolate(Context context, BooleanSupplier reseeder, Value runner, LogBuffer logs, ScheduledExecutorService watchdog,
                  Executor closer) {
         this.context = context;
         this.reseeder = reseeder;

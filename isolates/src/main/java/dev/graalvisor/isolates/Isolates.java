@@ -1,5 +1,6 @@
 package dev.graalvisor.isolates;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
@@ -39,7 +40,7 @@ public final class Isolates {
         runtime.engine().getLanguages().forEach((id, lang) -> langs.addProperty(id, lang.getVersion()));
         o.add("languages", langs);
         o.addProperty("deployments", DEPLOYMENTS.size());
-        com.google.gson.JsonArray keys = new com.google.gson.JsonArray();
+        JsonArray keys = new JsonArray();
         DEPLOYMENTS.keySet().forEach(keys::add);
         o.add("deployed", keys);
         o.addProperty("python_blanks_ready", runtime.blanksReady("python"));
