@@ -50,6 +50,7 @@ test: setup
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check graalvisor tests bench
+	$(VENV)/bin/mypy --strict graalvisor
 
 bench: setup
 	$(PY) -m bench.trace_bench --minutes 5 --report

@@ -10,6 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench.stats import percentile
+
 GB = 1024**3
 TARGETS = {"footprint": 0.17, "p99": 0.32}
 PAPER_TPUT_PER_GB = {"java": 170.0, "js": 26.6, "python": 2.07}
@@ -19,13 +21,6 @@ COLORS = {"graalvisor": "tab:blue", "baseline": "tab:orange"}
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(q / 100 * len(s)) - 1))]
 
 
 def platform_stats(pdir: Path) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import logging
 import os
@@ -13,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from graalvisor.config import Config, default_data_dir
-
-LANGUAGES = {".js": "js", ".py": "python", ".jar": "java", ".zip": None}
+from graalvisor.config import Config, serve_fields
+from graalvisor.domain.functions import default as function_default
+from graalvisor.uploads import UnknownLanguage, file_upload
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,20 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the daemon")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--data-dir", type=Path, default=default_data_dir())
-    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    serve.add_argument("--worker-heap-mb", type=int, default=1024)
-    serve.add_argument("--max-workers", type=int, default=2 * (os.cpu_count() or 1))
-    serve.add_argument("--keep-alive-s", type=float, default=600.0, help="idle time before an extra worker stops")
-    serve.add_argument("--no-snapshots", action="store_true", help="always boot workers; never use CRIU")
-    serve.add_argument("--snapshot-dir", type=Path, help="where CRIU images live (a tmpfs makes restores faster)")
-    serve.add_argument("--lazy-pages", action="store_true",
-                       help="restore workers with userfaultfd: pages load on first touch")
-    serve.add_argument("--snapshot-after", type=int, default=100, metavar="CALLS",
-                       help="take a function image of a JS or Python version once it has answered this many "
-                            "calls (0: only POST /functions/{name}/snapshot)")
-    serve.add_argument("--copy-images", action="store_true",
-                       help="restore by copying every page of an image (CRIU's way) instead of mapping its memory")
+    add_config_flags(serve)
     serve.add_argument("--deploy", type=Path, action="append", default=[],
                        help="deploy every function in this folder once the daemon is up")
 
@@ -48,11 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument("name")
     deploy.add_argument("file", type=Path)
     deploy.add_argument("--language", choices=["js", "python", "java"])
-    deploy.add_argument("--entrypoint", default="main")
-    deploy.add_argument("--timeout-ms", type=int, default=60_000)
-    deploy.add_argument("--memory-mb", type=int, default=256)
-    deploy.add_argument("--concurrency", type=int, default=64)
-    deploy.add_argument("--isolation", choices=["instance", "invocation"], default="instance")
+    deploy.add_argument("--entrypoint", default=function_default("entrypoint"))
+    deploy.add_argument("--timeout-ms", type=int, default=function_default("timeout_ms"))
+    deploy.add_argument("--memory-mb", type=int, default=function_default("memory_mb"))
+    deploy.add_argument("--concurrency", type=int, default=function_default("concurrency"))
+    deploy.add_argument("--isolation", choices=["instance", "invocation"], default=function_default("isolation"))
     deploy.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
 
     invoke = sub.add_parser("invoke", help="call a function with JSON params")
@@ -77,17 +63,27 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
 
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per user-facing Config field, with Config's own default: nothing to keep in step."""
+    defaults = Config()
+    for f in serve_fields():
+        flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if f.type in ("bool", bool):
+            action = "store_false" if f.metadata["inverted"] else "store_true"
+            parser.add_argument(flag, dest=f.name, action=action, default=default, help=f.metadata["help"])
+            continue
+        kind = {"int": int, "float": float}.get(str(f.type), Path)
+        parser.add_argument(flag, dest=f.name, type=kind, default=default,
+                            help=f"{f.metadata['help']} (default: {default})")
+
+
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from graalvisor.api.app import create_app
 
-    config = Config(host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers,
-                    worker_heap_mb=args.worker_heap_mb, max_workers=max(args.max_workers, args.workers),
-                    keep_alive_s=args.keep_alive_s, snapshots=not args.no_snapshots,
-                    snapshot_dir=args.snapshot_dir, lazy_pages=args.lazy_pages,
-                    map_images=not args.copy_images,
-                    snapshot_after_calls=args.snapshot_after)
+    config = Config(**{f.name: getattr(args, f.name) for f in serve_fields()})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(config)
@@ -101,18 +97,12 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def upload_request(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     """The JSON body of PUT /functions/{name} for a file on disk."""
-    language = args.language or LANGUAGES.get(path.suffix)
-    if language is None:
-        raise SystemExit(f"error: cannot tell the language of {path.name}: pass --language")
-    data = path.read_bytes()
-    binary = path.suffix in (".zip", ".jar")
-    body: dict[str, Any] = {
-        "language": language, "code": base64.b64encode(data).decode() if binary else data.decode(),
-        "binary": binary, "entrypoint": args.entrypoint, "timeout_ms": args.timeout_ms,
-        "memory_mb": args.memory_mb, "concurrency": args.concurrency, "isolation": args.isolation,
-        "env": dict(kv.split("=", 1) for kv in args.env),
-    }
-    return body
+    try:
+        return file_upload(path, args.language, entrypoint=args.entrypoint, timeout_ms=args.timeout_ms,
+                           memory_mb=args.memory_mb, concurrency=args.concurrency, isolation=args.isolation,
+                           env=dict(kv.split("=", 1) for kv in args.env))
+    except UnknownLanguage:
+        raise SystemExit(f"error: cannot tell the language of {path.name}: pass --language") from None
 
 
 def _print(response: httpx.Response) -> int:

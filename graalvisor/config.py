@@ -1,10 +1,12 @@
-"""Every option of the daemon, defined once: the CLI and the tests build a Config."""
+"""Every option of the daemon, defined once: ``graalvisor serve``'s flags and a worker's command
+line are generated from :class:`Config`, and the tests and benchmarks build one too."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,49 +16,65 @@ def default_data_dir() -> Path:
     return Path(base) / "graalvisor"
 
 
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+def option(default: Any = None, *, factory: Any = None, help: str = "", flag: str | None = None,
+           inverted: bool = False, worker: str | None = None) -> Any:
+    """A Config field. ``help`` makes it a ``serve`` flag (``flag`` overrides its name, and an
+    ``inverted`` boolean is switched off by its flag); ``worker`` passes it to every worker."""
+    metadata = {"help": help, "flag": flag, "inverted": inverted, "worker": worker}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class Config:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    data_dir: Path = field(default_factory=default_data_dir)
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    data_dir: Path = option(factory=default_data_dir, help="functions, invocation records and images live here")
+    workers: int = option(factory=_cores, help="worker processes kept running (replaced when they die)")
+    max_workers: int = option(factory=lambda: 2 * _cores(),
+                              help="workers at most, counting extras started for load")
     # Worker JVM heap; every isolate of every function in that worker shares it.
-    worker_heap_mb: int = 1024
+    worker_heap_mb: int = option(1024, help="each worker JVM's maximum heap", worker="--heap-mb")
     # GraalPy contexts kept ready per worker: creating one costs tens of ms.
-    python_blanks: int = 2
+    python_blanks: int = option(2, worker="--python-blanks")
     # JS contexts kept ready per worker: creating one costs about a millisecond.
-    js_blanks: int = 4
+    js_blanks: int = option(4, worker="--js-blanks")
     # Invocations a worker runs at once (each on a thread inside Java; JPype releases the GIL
     # there). Guest code is CPU-bound, so a few per core: the rest queue in the gateway.
-    worker_threads: int = field(default_factory=lambda: 4 * (os.cpu_count() or 1))
-    max_request_bytes: int = 6 * 1024 * 1024
-    invocation_retention: int = 10_000
-    boot_timeout_s: float = 120.0
+    worker_threads: int = option(factory=lambda: 4 * _cores(), worker="--threads")
+    max_request_bytes: int = option(6 * 1024 * 1024)
+    invocation_retention: int = option(10_000)
+    boot_timeout_s: float = option(120.0)
     # How long an invocation may wait for a concurrency slot or a worker before a 503.
-    queue_timeout_s: float = 30.0
-    isolates_dir: Path = REPO_ROOT / "isolates" / "target"
-    java_home: str | None = None
+    queue_timeout_s: float = option(30.0)
+    isolates_dir: Path = option(REPO_ROOT / "isolates" / "target", worker="--isolates-dir")
+    java_home: str | None = option(None, worker="--java-home")
     # Workers beyond `workers`, started for load or on request, live until idle this long.
-    max_workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1))
-    keep_alive_s: float = 600.0
+    keep_alive_s: float = option(600.0, help="idle time before an extra worker stops")
     # Snapshots: start workers by restoring CRIU images instead of booting a JVM.
-    snapshots: bool = True
-    criu_path: str | None = None
+    snapshots: bool = option(True, help="always boot workers; never use CRIU", flag="--no-snapshots", inverted=True)
+    criu_path: str | None = option(None)
     # Where images live; a tmpfs (e.g. /dev/shm/graalvisor) makes restores read from memory.
-    snapshot_dir: Path | None = None
+    snapshot_dir: Path | None = option(None, help="where CRIU images live (a tmpfs makes restores faster)")
     # Restore with userfaultfd: map memory at restore, fill pages on first touch.
-    lazy_pages: bool = False
+    lazy_pages: bool = option(False, help="restore workers with userfaultfd: pages load on first touch")
     # Map an image's memory from a file at restore (pool/rebase.py) instead of copying every page.
-    map_images: bool = True
-    # A JS or Python version that has answered this many calls gets a function image of its own
-    # (0: only on request). Java is left out: its code may do I/O, and a warm-up repeats calls.
-    snapshot_after_calls: int = 100
+    map_images: bool = option(True, flag="--copy-images", inverted=True,
+                              help="restore by copying every page of an image (CRIU's way) instead of mapping it")
+    # Java is left out of automatic images: its code may do I/O, and a warm-up repeats calls.
+    snapshot_after_calls: int = option(100, flag="--snapshot-after",
+                                       help="take a function image of a JS or Python version once it has answered "
+                                            "this many calls (0: only POST /functions/{name}/snapshot)")
 
     def __post_init__(self) -> None:
         # criu resolves relative paths against its image dir, not our working directory.
         self.data_dir = Path(self.data_dir).resolve()
         if self.snapshot_dir is not None:
             self.snapshot_dir = Path(self.snapshot_dir).resolve()
+        self.max_workers = max(self.max_workers, self.workers)
 
     @property
     def db_path(self) -> Path:
@@ -73,3 +91,31 @@ class Config:
     @property
     def images_dir(self) -> Path:
         return self.snapshot_dir or self.data_dir / "snapshots"
+
+    def worker_args(self) -> list[str]:
+        """The options every worker is started with, from this config."""
+        args: list[str] = []
+        for f in fields(self):
+            flag, value = f.metadata.get("worker"), getattr(self, f.name)
+            if flag and value is not None:
+                args += [flag, str(value)]
+        return args
+
+
+def worker_flags() -> dict[str, str]:
+    """Worker flag -> Config field: the worker's parser is built from this, so both sides agree."""
+    return {f.metadata["worker"]: f.name for f in fields(Config) if f.metadata.get("worker")}
+
+
+def serve_fields() -> list[Any]:
+    """The Config fields ``graalvisor serve`` exposes as flags."""
+    return [f for f in fields(Config) if f.metadata.get("help")]
+
+
+def isolates_jar(isolates_dir: Path) -> Path:
+    """The one isolates jar of a build; fails loudly where there is none, or more than one."""
+    found = [p for p in isolates_dir.glob("isolates-*.jar") if not p.name.endswith(("-sources.jar", "-tests.jar"))]
+    if len(found) != 1:
+        what = "no isolates jar" if not found else f"{len(found)} isolates jars ({', '.join(p.name for p in found)})"
+        raise RuntimeError(f"{what} in {isolates_dir}: run `make build`")
+    return found[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -12,24 +11,22 @@ from typing import Any
 
 import httpx
 
+from graalvisor.uploads import file_upload
+
 log = logging.getLogger("graalvisor.examples")
 
 
-def upload_body(entry: dict[str, Any], folder: Path) -> dict[str, Any]:
-    path = folder / entry["file"]
-    data = path.read_bytes()
-    binary = path.suffix in (".jar", ".zip")
-    body = {k: v for k, v in entry.items() if k not in ("name", "file")}
-    body["code"] = base64.b64encode(data).decode() if binary else data.decode()
-    body["binary"] = binary
-    return body
+def manifest_upload(entry: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A manifest entry's body: its file, and every other key of the entry as the function's settings."""
+    config = {k: v for k, v in entry.items() if k not in ("name", "file", "language")}
+    return file_upload(folder / entry["file"], entry.get("language"), **config)
 
 
 def deploy_folder(client: httpx.Client, folder: Path) -> list[str]:
     manifest = json.loads((folder / "manifest.json").read_text())
     deployed = []
     for entry in manifest["functions"]:
-        response = client.put(f"/functions/{entry['name']}", json=upload_body(entry, folder))
+        response = client.put(f"/functions/{entry['name']}", json=manifest_upload(entry, folder))
         if response.is_success:
             deployed.append(entry["name"])
         else:

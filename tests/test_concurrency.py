@@ -6,16 +6,14 @@ import asyncio
 
 import httpx
 
-from tests.support import Daemon, java_upload
+from tests.support import Daemon, deploy, java_upload, js_upload, python_upload
 
 
 def test_fifty_concurrent_invocations_across_three_languages(daemon: Daemon, hello_jar: bytes) -> None:
     with daemon.client() as c:
-        assert c.put("/functions/c-js", json={"language": "js", "code":
-                     "function main(p){ return {greeting: 'hello ' + p.name, lang: 'js'}; }"}).is_success
-        assert c.put("/functions/c-py", json={"language": "python", "code":
-                     "def main(a):\n    return {'greeting': 'hello ' + a['name'], 'lang': 'py'}\n"}).is_success
-        assert c.put("/functions/c-java", json=java_upload(hello_jar, "t.Hello")).is_success
+        deploy(c, "c-js", js_upload("function main(p){ return {greeting: 'hello ' + p.name, lang: 'js'}; }"))
+        deploy(c, "c-py", python_upload("def main(a):\n    return {'greeting': 'hello ' + a['name'], 'lang': 'py'}\n"))
+        deploy(c, "c-java", java_upload(hello_jar, "t.Hello"))
 
     async def run() -> list[tuple[str, int, int, dict[str, object]]]:
         async with httpx.AsyncClient(base_url=daemon.url, timeout=120,

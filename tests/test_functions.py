@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import io
+import json
+import sqlite3
 import time
-import zipfile
+from typing import Any
 
 import httpx
 
-from tests.support import java_upload
+from graalvisor.uploads import upload_body
+from tests.support import Daemon, deploy, java_upload, js_upload, python_upload, zipped
 
 HELLO_JS = "function main(p) { console.log('js says', p.name); return {greeting: `hello ${p.name}`}; }"
 HELLO_PY = "def main(args):\n    print('py says', args['name'])\n    return {'greeting': 'hello ' + args['name']}\n"
 
 
 def test_js_deploy_and_invoke(client: httpx.Client) -> None:
-    r = client.put("/functions/t-hello-js", json={"language": "js", "code": HELLO_JS})
-    assert r.status_code in (200, 201), r.text
+    deploy(client, "t-hello-js", js_upload(HELLO_JS))
     r = client.post("/invoke/t-hello-js", json={"name": "ada"})
     assert r.status_code == 200, r.text
     assert r.json() == {"greeting": "hello ada"}
@@ -26,16 +26,14 @@ def test_js_deploy_and_invoke(client: httpx.Client) -> None:
 
 
 def test_python_deploy_and_invoke(client: httpx.Client) -> None:
-    r = client.put("/functions/t-hello-py", json={"language": "python", "code": HELLO_PY})
-    assert r.status_code in (200, 201), r.text
+    deploy(client, "t-hello-py", python_upload(HELLO_PY))
     r = client.post("/invoke/t-hello-py", json={"name": "grace"})
     assert r.status_code == 200, r.text
     assert r.json() == {"greeting": "hello grace"}
 
 
 def test_java_deploy_and_invoke(client: httpx.Client, hello_jar: bytes) -> None:
-    r = client.put("/functions/t-hello-java", json=java_upload(hello_jar, "t.Hello"))
-    assert r.status_code in (200, 201), r.text
+    deploy(client, "t-hello-java", java_upload(hello_jar, "t.Hello"))
     r = client.post("/invoke/t-hello-java", json={"name": "duke"})
     assert r.status_code == 200, r.text
     assert r.json() == {"greeting": "hello duke"}
@@ -50,8 +48,7 @@ def test_java_method_entrypoint(client: httpx.Client) -> None:
         "  public JsonObject add(JsonObject a) { calls++; JsonObject r = new JsonObject();\n"
         "    r.addProperty(\"sum\", a.get(\"a\").getAsInt() + a.get(\"b\").getAsInt());"
         "    r.addProperty(\"calls\", calls); return r; } }")})
-    r = client.put("/functions/t-calc", json=java_upload(jar, "p.Calc#add", isolation="invocation"))
-    assert r.status_code in (200, 201), r.text
+    deploy(client, "t-calc", java_upload(jar, "p.Calc#add", isolation="invocation"))
     for _ in range(2):
         r = client.post("/invoke/t-calc", json={"a": 2, "b": 40})
         # A fresh handler instance per isolate: instance state never carries over.
@@ -61,7 +58,7 @@ def test_java_method_entrypoint(client: httpx.Client) -> None:
 
 def test_js_promise_is_awaited(client: httpx.Client) -> None:
     code = "async function main(p) { const v = await Promise.resolve(p.x * 2); return {v}; }"
-    assert client.put("/functions/t-async", json={"language": "js", "code": code}).is_success
+    deploy(client, "t-async", js_upload(code))
     assert client.post("/invoke/t-async", json={"x": 21}).json() == {"v": 42}
 
 
@@ -69,26 +66,19 @@ def test_env_is_visible_the_way_each_language_expects(client: httpx.Client) -> N
     js = "function main() { return {v: process.env.GREETING}; }"
     py = "import os\ndef main(args):\n    return {'v': os.environ.get('GREETING')}\n"
     for name, lang, code in (("t-env-js", "js", js), ("t-env-py", "python", py)):
-        r = client.put(f"/functions/{name}", json={"language": lang, "code": code, "env": {"GREETING": "hi"}})
-        assert r.is_success, r.text
+        deploy(client, name, upload_body(lang, code, env={"GREETING": "hi"}))
         assert client.post(f"/invoke/{name}").json() == {"v": "hi"}
 
 
 def test_zip_uploads(client: httpx.Client) -> None:
-    def zipped(files: dict[str, str]) -> str:
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as z:
-            for path, text in files.items():
-                z.writestr(path, text)
-        return base64.b64encode(buf.getvalue()).decode()
-
     js = zipped({
         "package.json": '{"main": "lib/app.js"}',
         "lib/app.js": "const u = require('./util'); exports.main = (p) => ({v: u.twice(p.n)});",
         "lib/util.js": "module.exports = { twice: (n) => n * 2 };",
     })
-    r = client.put("/functions/t-zip-js", json={"language": "js", "code": js, "binary": True})
-    assert r.is_success, r.text
+    body = upload_body("js", js)
+    assert body["binary"] is True  # an archive travels as base64
+    deploy(client, "t-zip-js", body)
     assert client.post("/invoke/t-zip-js", json={"n": 4}).json() == {"v": 8}
 
     py = zipped({
@@ -96,25 +86,21 @@ def test_zip_uploads(client: httpx.Client) -> None:
         "helpers/__init__.py": "",
         "helpers/math.py": "def twice(n):\n    return 2 * n\n",
     })
-    r = client.put("/functions/t-zip-py", json={"language": "python", "code": py, "binary": True})
-    assert r.is_success, r.text
+    deploy(client, "t-zip-py", upload_body("python", py))
     assert client.post("/invoke/t-zip-py", json={"n": 5}).json() == {"v": 10}
 
 
 def test_raw_body_upload(client: httpx.Client) -> None:
     r = client.put("/functions/t-raw", params={"language": "js"}, content=b"function main(){ return {raw: true}; }",
                    headers={"content-type": "application/javascript"})
-    assert r.status_code in (200, 201), r.text
+    assert r.status_code == 201, r.text
     assert client.post("/invoke/t-raw").json() == {"raw": True}
 
 
 def test_update_makes_a_new_version_and_invoke_sees_it(client: httpx.Client) -> None:
-    client.delete("/functions/t-upd")
-    r1 = client.put("/functions/t-upd", json={"language": "js", "code": "function main(){ return {v: 1}; }"})
-    assert r1.status_code == 201 and r1.json()["version"] == 1
+    assert deploy(client, "t-upd", js_upload("function main(){ return {v: 1}; }"))["version"] == 1
     assert client.post("/invoke/t-upd").json() == {"v": 1}
-    r2 = client.put("/functions/t-upd", json={"language": "python", "code": "def main(a):\n    return {'v': 2}\n"})
-    assert r2.status_code == 200 and r2.json()["version"] == 2
+    assert deploy(client, "t-upd", python_upload("def main(a):\n    return {'v': 2}\n"), status=200)["version"] == 2
     assert client.post("/invoke/t-upd").json() == {"v": 2}
     info = client.get("/functions/t-upd").json()
     assert info["latest"] == 2
@@ -123,7 +109,7 @@ def test_update_makes_a_new_version_and_invoke_sees_it(client: httpx.Client) -> 
 
 
 def test_list_and_delete(client: httpx.Client) -> None:
-    assert client.put("/functions/t-del", json={"language": "js", "code": "function main(){return {}}"}).is_success
+    deploy(client, "t-del", js_upload("function main(){return {}}"))
     names = [f["name"] for f in client.get("/functions").json()["functions"]]
     assert "t-del" in names
     assert client.delete("/functions/t-del").status_code == 200
@@ -132,10 +118,11 @@ def test_list_and_delete(client: httpx.Client) -> None:
     assert client.delete("/functions/t-del").status_code == 404
 
 
-def test_invocation_record_has_logs_and_timings(client: httpx.Client, hello_jar: bytes) -> None:
-    client.put("/functions/t-log-js", json={"language": "js", "code": HELLO_JS})
-    client.put("/functions/t-log-py", json={"language": "python", "code": HELLO_PY})
-    client.put("/functions/t-log-java", json=java_upload(hello_jar, "t.Hello"))
+def test_invocation_record_has_logs_and_timings(daemon: Daemon, client: httpx.Client, hello_jar: bytes) -> None:
+    deploy(client, "t-log-js", js_upload(HELLO_JS))
+    deploy(client, "t-log-py", python_upload(HELLO_PY))
+    deploy(client, "t-log-java", java_upload(hello_jar, "t.Hello"))
+    served: dict[str, dict[str, Any]] = {}
     for name, line in (("t-log-js", "js says ada"), ("t-log-py", "py says ada"), ("t-log-java", "java says ada")):
         r = client.post(f"/invoke/{name}", json={"name": "ada"})
         assert r.status_code == 200, r.text
@@ -146,10 +133,35 @@ def test_invocation_record_has_logs_and_timings(client: httpx.Client, hello_jar:
         assert record["result"] == {"greeting": "hello ada"}
         assert record["start"] in ("warm", "isolate")
         assert record["run_ms"] > 0
-    time.sleep(0.3)  # let the recorder flush to SQLite; the record must read the same from there
-    stored = client.get(f"/invocations/{inv_id}").json()
-    assert stored["logs"] == ["java says ada"]
+        served[inv_id] = record
+    # The recorder writes finished records to SQLite in batches: read them from the file itself.
+    stored = _stored_invocations(daemon, set(served))
+    for inv_id, record in served.items():
+        row = stored[inv_id]
+        assert row["function"] == record["function"] and row["status"] == "success"
+        assert json.loads(row["logs"]) == record["logs"]
+        assert json.loads(row["result"]) == {"greeting": "hello ada"}
+        assert row["run_ms"] == record["run_ms"]
+        assert client.get(f"/invocations/{inv_id}").json() == record  # and the API serves them the same
     assert client.get("/invocations/nope").status_code == 404
+
+
+def _stored_invocations(daemon: Daemon, ids: set[str], timeout_s: float = 30) -> dict[str, sqlite3.Row]:
+    """The rows of ``ids`` in the daemon's SQLite file, once the recorder has written all of them."""
+    db = sqlite3.connect(f"file:{daemon.data_dir / 'graalvisor.db'}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            marks = ",".join("?" * len(ids))
+            rows = {row["id"]: row for row in db.execute(f"SELECT * FROM invocations WHERE id IN ({marks})",
+                                                         sorted(ids))}
+            if len(rows) == len(ids) or time.monotonic() > deadline:
+                assert set(rows) == ids, f"records never written to SQLite: {ids - set(rows)}"
+                return rows
+            time.sleep(0.1)
+    finally:
+        db.close()
 
 
 def test_healthz_and_metrics(client: httpx.Client) -> None:
@@ -157,9 +169,10 @@ def test_healthz_and_metrics(client: httpx.Client) -> None:
     assert health["status"] == "ok"
     assert health["runtime"]["optimizing"] is True, health["runtime"]
     assert health["runtime"]["java_version"].startswith("25")
-    assert all(w["pid"] and w["rss_bytes"] > 0 for w in health["workers"] if w["ready"])
-    client.put("/functions/t-metric", json={"language": "js", "code": "function main(){return {}}"})
-    client.post("/invoke/t-metric")
+    ready = [w for w in health["workers"] if w["ready"]]
+    assert ready and all(w["pid"] and w["rss_bytes"] > 0 for w in ready), health["workers"]
+    deploy(client, "t-metric", js_upload("function main(){return {}}"))
+    assert client.post("/invoke/t-metric").status_code == 200
     text = client.get("/metrics").text
     assert 'graalvisor_invocations_total{function="t-metric"' in text
     assert "graalvisor_worker_rss_bytes" in text

@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.support import Daemon, java_upload, run_daemon, wait_healthy
+from tests.support import Daemon, deploy, java_upload, js_upload, run_daemon
 
 
 def test_kill_9_of_a_worker_gives_clear_errors_then_service_resumes(daemon: Daemon) -> None:
     with daemon.client() as c:
-        assert c.put("/functions/k-slow", json={"language": "js", "code": (
+        deploy(c, "k-slow", js_upload(
             "function main(p){ const end = Date.now() + p.ms; let n = 0; do { n++; } while (Date.now() < end);"
-            " return {n: n > 0}; }")}).is_success
-        workers = wait_healthy(daemon.url, daemon.process, daemon.log_path, workers=2)["workers"]
+            " return {n: n > 0}; }"))
+        workers = daemon.wait_healthy(workers=2)["workers"]
 
     async def run() -> list[tuple[int, dict[str, object]]]:
+        # A caller left hanging would get a ReadTimeout here, failing the test, instead of an answer.
         async with httpx.AsyncClient(base_url=daemon.url, timeout=60) as c:
             calls = [asyncio.create_task(c.post("/invoke/k-slow", json={"ms": 3000})) for _ in range(6)]
             await asyncio.sleep(1.0)
@@ -29,15 +29,14 @@ def test_kill_9_of_a_worker_gives_clear_errors_then_service_resumes(daemon: Daem
             responses = await asyncio.gather(*calls)
             return [(r.status_code, r.json()) for r in responses]
 
-    t0 = time.monotonic()
     results = asyncio.run(run())
-    assert time.monotonic() - t0 < 30, "callers of a dead worker must not hang"
+    assert len(results) == 6
     lost = [body for status, body in results if status == 502]
     assert lost, results
     assert all("died" in str(body["error"]) for body in lost), lost
     assert all(status in (200, 502, 503) for status, _ in results), results
 
-    health = wait_healthy(daemon.url, daemon.process, daemon.log_path, workers=2)
+    health = daemon.wait_healthy(workers=2)
     assert {w["pid"] for w in health["workers"]}.isdisjoint({w["pid"] for w in workers})
     with daemon.client() as c:
         r = c.post("/invoke/k-slow", json={"ms": 1})
@@ -50,10 +49,11 @@ def test_restart_keeps_every_function(data_root: Path, hello_jar: bytes) -> None
     data_dir = data_root / "restart"
     # No snapshots: this test is about the registry, and a base image would only cost CPU.
     with run_daemon(data_dir, workers=1, extra=["--no-snapshots"]) as d, d.client() as c:
-        for v in ("js", "js2"):
-            js = {"language": "js", "code": f"function main(){{return {{v: '{v}'}}}}"}
-            assert c.put("/functions/r-js", json=js).is_success
-        assert c.put("/functions/r-java", json=java_upload(hello_jar, "t.Hello")).is_success
+        for version, v in enumerate(("js", "js2"), start=1):
+            reply = deploy(c, "r-js", js_upload(f"function main(){{return {{v: '{v}'}}}}"),
+                           status=201 if version == 1 else 200)
+            assert reply["version"] == version
+        deploy(c, "r-java", java_upload(hello_jar, "t.Hello"))
     with run_daemon(data_dir, workers=1, extra=["--no-snapshots"]) as d, d.client() as c:
         names = {f["name"]: f["version"] for f in c.get("/functions").json()["functions"]}
         assert names == {"r-js": 2, "r-java": 1}

@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 
-from tests.support import Daemon, java_upload, run_daemon, wait_healthy
+from tests.support import Daemon, deploy, java_upload, js_upload, python_upload, run_daemon
 
 RANDOM_PY = "import random, uuid\ndef main(a):\n    return {'r': random.random(), 'u': str(uuid.uuid4())}\n"
 RANDOM_JS = "function main() { return {r: Math.random()}; }"
 
 
-def js(body: str) -> dict[str, str]:
-    return {"language": "js", "code": f"function main(p) {{ {body} }}"}
+def js(body: str) -> dict[str, Any]:
+    return js_upload(f"function main(p) {{ {body} }}")
 
 
 def wait_for_base_image(d: Daemon, timeout: float = 300) -> dict[str, Any]:
@@ -35,11 +35,9 @@ def wait_for_base_image(d: Daemon, timeout: float = 300) -> dict[str, Any]:
 def test_restored_worker_serves_all_three_languages(daemon: Daemon, hello_jar: bytes) -> None:
     wait_for_base_image(daemon)
     with daemon.client() as c:
-        assert c.put("/functions/s-js", json={"language": "js", "code":
-                     "function main(p){ return {greeting: 'hello ' + p.name}; }"}).is_success
-        assert c.put("/functions/s-py", json={"language": "python", "code":
-                     "def main(a):\n    return {'greeting': 'hello ' + a['name']}\n"}).is_success
-        assert c.put("/functions/s-java", json=java_upload(hello_jar, "t.Hello")).is_success
+        deploy(c, "s-js", js("return {greeting: 'hello ' + p.name};"))
+        deploy(c, "s-py", python_upload("def main(a):\n    return {'greeting': 'hello ' + a['name']}\n"))
+        deploy(c, "s-java", java_upload(hello_jar, "t.Hello"))
         for fn in ("s-js", "s-py", "s-java"):
             r = c.post(f"/invoke/{fn}", params={"worker": "snapshot"}, json={"name": fn})
             assert r.status_code == 200, r.text
@@ -52,8 +50,7 @@ def test_restored_worker_serves_all_three_languages(daemon: Daemon, hello_jar: b
 def test_four_concurrent_restores_of_one_image_all_serve(daemon: Daemon) -> None:
     wait_for_base_image(daemon)
     with daemon.client() as c:
-        assert c.put("/functions/s-four", json={"language": "js", "code":
-                     "function main(p){ return {n: p.n * 2}; }"}).is_success
+        deploy(c, "s-four", js("return {n: p.n * 2};"))
         before = {w["token"] for w in c.get("/healthz").json()["workers"]}
 
     async def run() -> list[httpx.Response]:
@@ -73,8 +70,8 @@ def test_four_concurrent_restores_of_one_image_all_serve(daemon: Daemon) -> None
 def test_clones_draw_different_random_values_and_uuids(daemon: Daemon) -> None:
     wait_for_base_image(daemon)
     with daemon.client() as c:
-        assert c.put("/functions/s-rand-py", json={"language": "python", "code": RANDOM_PY}).is_success
-        assert c.put("/functions/s-rand-js", json={"language": "js", "code": RANDOM_JS}).is_success
+        deploy(c, "s-rand-py", python_upload(RANDOM_PY))
+        deploy(c, "s-rand-js", js_upload(RANDOM_JS))
         for fn in ("s-rand-py", "s-rand-js"):
             # A function image holds warm isolates of the function: the case where state is shared.
             snap = c.post(f"/functions/{fn}/snapshot", json={"warmup": 3})
@@ -92,13 +89,13 @@ def test_clones_draw_different_random_values_and_uuids(daemon: Daemon) -> None:
 def test_an_updated_function_never_runs_its_old_snapshot(daemon: Daemon) -> None:
     wait_for_base_image(daemon)
     with daemon.client() as c:
-        assert c.put("/functions/s-upd", json=js("return {v: 1};")).is_success
+        deploy(c, "s-upd", js("return {v: 1};"))
         snap = c.post("/functions/s-upd/snapshot")
         assert snap.status_code == 201, snap.text
         assert snap.json()["function"] == "s-upd"
         ids = [s["id"] for s in c.get("/snapshots").json()["snapshots"]]
         assert snap.json()["id"] in ids
-        assert c.put("/functions/s-upd", json=js("return {v: 2};")).is_success
+        deploy(c, "s-upd", js("return {v: 2};"), status=200)
         ids = [s["id"] for s in c.get("/snapshots").json()["snapshots"]]
         assert snap.json()["id"] not in ids, "a new version must make the old image stale"
         assert not Path(snap.json()["path"]).exists()
@@ -110,13 +107,15 @@ def test_snapshot_api_errors_and_delete(daemon: Daemon) -> None:
     with daemon.client() as c:
         assert c.post("/functions/s-nope/snapshot").status_code == 404
         assert c.delete("/snapshots/nope").status_code == 404
-        assert c.put("/functions/s-del", json={"language": "js", "code": "function main(){return {}}"}).is_success
+        deploy(c, "s-del", js("return {};"))
         assert c.post("/functions/s-del/snapshot", content=b"{bad").status_code == 400
         for bad in (10_001, -1, True, "5"):
             r = c.post("/functions/s-del/snapshot", json={"warmup": bad})
             assert r.status_code == 400 and "warmup" in r.json()["error"], r.text
         wait_for_base_image(daemon)
-        snap = c.post("/functions/s-del/snapshot", json={"warmup": 0}).json()
+        made = c.post("/functions/s-del/snapshot", json={"warmup": 0})
+        assert made.status_code == 201, made.text
+        snap = made.json()
         assert c.delete(f"/snapshots/{snap['id']}").status_code == 200
         assert snap["id"] not in [s["id"] for s in c.get("/snapshots").json()["snapshots"]]
         assert c.post("/invoke/s-del", params={"worker": "snapshot"}).status_code == 200  # falls back to base
@@ -125,7 +124,7 @@ def test_snapshot_api_errors_and_delete(daemon: Daemon) -> None:
 def test_kill_9_of_a_restored_worker_is_recovered(daemon: Daemon) -> None:
     wait_for_base_image(daemon)
     with daemon.client() as c:
-        assert c.put("/functions/s-kill", json=js("return {ok: 1};")).is_success
+        deploy(c, "s-kill", js("return {ok: 1};"))
         r = c.post("/invoke/s-kill", params={"worker": "snapshot"})
         assert r.status_code == 200
         members = [w for w in c.get("/healthz").json()["workers"] if w["role"] == "member"]
@@ -141,7 +140,7 @@ def test_kill_9_of_a_restored_worker_is_recovered(daemon: Daemon) -> None:
             time.sleep(0.2)
         assert replacement, workers
         os.kill(replacement[0]["pid"], signal.SIGKILL)
-        wait_healthy(daemon.url, daemon.process, daemon.log_path, workers=2)
+        daemon.wait_healthy(workers=2)
         assert c.post("/invoke/s-kill").json() == {"ok": 1}
 
 
@@ -151,7 +150,7 @@ def test_without_criu_workers_boot_and_everything_else_works(data_root: Path) ->
         assert health["criu"]["available"] is False and "disabled" in health["criu"]["message"]
         assert health["snapshots"]["booting_because"]
         assert "graalvisor_snapshot_fallback 1.0" in c.get("/metrics").text
-        assert c.put("/functions/n", json={"language": "js", "code": "function main(){return {ok: 1}}"}).is_success
+        deploy(c, "n", js("return {ok: 1};"))
         assert c.post("/invoke/n").json() == {"ok": 1}
         r = c.post("/functions/n/snapshot")
         assert r.status_code == 503 and "unavailable" in r.json()["error"]
@@ -165,7 +164,7 @@ def test_images_are_mapped_and_a_function_image_outlives_its_base(daemon: Daemon
     base = wait_for_base_image(daemon)["snapshots"]["base"]
     with daemon.client() as c:
         assert c.get("/healthz").json()["snapshots"]["memory"] == "mapped"
-        assert c.put("/functions/s-map", json=js("return {n: p.n + 1};")).is_success
+        deploy(c, "s-map", js("return {n: p.n + 1};"))
         snap = c.post("/functions/s-map/snapshot", json={"warmup": 2})
         assert snap.status_code == 201, snap.text
         images = {s["id"]: s for s in c.get("/snapshots").json()["snapshots"]}
@@ -189,8 +188,8 @@ def test_a_busy_guest_function_gets_its_own_image(daemon: Daemon, hello_jar: byt
     own; Java never is (its code may do I/O, and a warm-up repeats calls)."""
     wait_for_base_image(daemon)
     with daemon.client() as c:
-        assert c.put("/functions/s-auto-java", json=java_upload(hello_jar, "t.Hello")).is_success
-        assert c.put("/functions/s-auto", json=js("return {n: p.n * 2};")).is_success
+        deploy(c, "s-auto-java", java_upload(hello_jar, "t.Hello"))
+        deploy(c, "s-auto", js("return {n: p.n * 2};"))
         for n in range(100):  # Java first: had it been imaged, its image would come first
             assert c.post("/invoke/s-auto-java", json={"name": str(n)}).status_code == 200
         for n in range(99):

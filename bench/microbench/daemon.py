@@ -1,162 +1,38 @@
-"""Starts and stops the servers a benchmark talks to: the graalvisor daemon and a bare FastAPI app.
-
-Each runs in its own session (process group), so a Ctrl-C in the terminal reaches only the
-benchmark, which then stops them in order; whatever is left of the group is killed at the end.
-"""
+"""The servers a benchmark talks to: the graalvisor daemon and a bare FastAPI app, both started,
+awaited and stopped by graalvisor.launcher; and how to let a daemon's background work settle."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
 
-from bench.microbench.functions import ROOT
+from graalvisor.launcher import Daemon, LaunchFailed, ServerProcess, free_port, running_daemon, worker_pids
 
-GRAALVISOR = ROOT / ".venv" / "bin" / "graalvisor"
-
-
-class ServerFailed(RuntimeError):
-    """A server exited or never answered; the message carries the end of its log."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """One child process serving HTTP, its output in a log file."""
-
-    def __init__(self, name: str, argv: list[str], port: int, log_path: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(self.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self, path: str, timeout_s: float) -> httpx.Response:
-        """Polls ``path`` until it answers 200; fails fast if the process exits."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout_s
-        with httpx.Client(base_url=self.url, timeout=5) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise ServerFailed(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-                try:
-                    response = client.get(path)
-                    if response.status_code == 200:
-                        return response
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-        raise ServerFailed(f"{self.name} not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
-
-    def stop(self, grace_s: float = 20) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()  # the daemon stops its workers on SIGTERM
-            try:
-                self.process.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        # Workers of a daemon that died hard would linger: they share the daemon's process group.
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-@dataclass
-class Graalvisor:
-    server: Server
-    health: dict[str, Any]  # /healthz as it answered the first time
-    ready_after_s: float
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+ServerFailed = LaunchFailed  # what the benchmarks catch: a server exited or never answered
 
 
 @contextmanager
 def graalvisor(workers: int, work_dir: Path, boot_timeout_s: float = 180,
-               extra_args: Sequence[str] = ()) -> Iterator[Graalvisor]:
-    port = free_port()
-    argv = [str(GRAALVISOR), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--data-dir", str(work_dir / "data"), "--workers", str(workers), *extra_args]
-    server = Server("graalvisor", argv, port, work_dir / "graalvisor.log")
-    t0 = time.monotonic()
-    server.start()
-    try:
-        # /healthz is 200 once one worker is ready; wait for all of them so --workers N means N.
-        deadline = t0 + boot_timeout_s
-        while True:
-            health = server.wait_ready("/healthz", max(1.0, deadline - time.monotonic())).json()
-            if sum(1 for w in health["workers"] if w["ready"]) >= workers or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        yield Graalvisor(server, health, time.monotonic() - t0)
-    finally:
-        worker_pids = _worker_pids(server.url)
-        server.stop()
-        _kill_orphans(worker_pids)
-
-
-def _worker_pids(url: str) -> list[int]:
-    try:
-        return [w["pid"] for w in httpx.get(f"{url}/healthz", timeout=5).json()["workers"] if w.get("pid")]
-    except (httpx.HTTPError, ValueError, KeyError):
-        return []
-
-
-def _kill_orphans(pids: list[int]) -> None:
-    """Workers run in their own session (unshare + setsid): if the daemon died without stopping
-    them, they are not in its process group. Kill those still alive, checking they are workers."""
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            if "graalvisor.worker" not in " ".join(proc.cmdline()):
-                continue
-            try:
-                proc.wait(5)
-            except psutil.TimeoutExpired:
-                proc.kill()
-        except psutil.Error:
-            continue
+               extra_args: Sequence[str] = ()) -> Iterator[Daemon]:
+    """A daemon with ``workers`` ready workers (so --workers N means N), its data and log in ``work_dir``."""
+    with running_daemon(work_dir / "data", workers, extra_args, log_path=work_dir / "graalvisor.log",
+                        timeout_s=boot_timeout_s) as daemon:
+        yield daemon
 
 
 @contextmanager
-def bare_server(work_dir: Path) -> Iterator[Server]:
+def bare_server(work_dir: Path) -> Iterator[ServerProcess]:
     port = free_port()
     # Same server stack as the daemon (uvicorn defaults, no access log), nothing behind the route.
     argv = [sys.executable, "-m", "uvicorn", "bench.microbench.bare:app", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log"]
-    server = Server("bare FastAPI", argv, port, work_dir / "bare.log")
-    server.start()
+    server = ServerProcess("bare FastAPI", argv, port, work_dir / "bare.log").start()
     try:
         server.wait_ready("/healthz", 60)
         yield server
@@ -208,7 +84,6 @@ def settle(client: httpx.Client, max_s: float) -> str:
             break
         base = "base image still being made"
         time.sleep(0.5)
-    pids = [w["pid"] for w in client.get("/healthz").json()["workers"] if w.get("pid")]
-    _cpu_quiet(pids, deadline)
+    _cpu_quiet(worker_pids(client.get("/healthz").json()), deadline)
     waited = time.monotonic() - t0
     return f"{waited:.1f} s ({base}{'; cap reached' if waited >= max_s - 0.5 else ''})"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from graalvisor.uploads import upload_body
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
@@ -21,21 +22,20 @@ def _source(language: str) -> str:
 
 
 @cache
-def _jar_base64() -> str:
-    return base64.b64encode((FUNCTIONS / "java" / "examples.jar").read_bytes()).decode()
+def _jar() -> bytes:
+    return (FUNCTIONS / "java" / "examples.jar").read_bytes()
 
 
 def hello_upload(language: str, isolation: str = "instance", variant: int | None = None) -> dict[str, Any]:
     """hello in ``language``; a ``variant`` makes the source distinct code (a module-level constant),
     so every variant is parsed and loaded on its own. Java variants share the jar (one class loader each)."""
     if language == "java":
-        return {"language": "java", "code": _jar_base64(), "binary": True, "entrypoint": JAVA_HELLO,
-                "isolation": isolation}
+        return upload_body("java", _jar(), entrypoint=JAVA_HELLO, isolation=isolation)
     code = _source(language)
     if variant is not None:
         constant = f"const VARIANT_{variant} = {variant};" if language == "js" else f"VARIANT_{variant} = {variant}"
         code = constant + "\n" + code
-    return {"language": language, "code": code, "entrypoint": "main", "isolation": isolation, "binary": False}
+    return upload_body(language, code, entrypoint="main", isolation=isolation)
 
 
 # A CPU-bound kernel: an integer sieve (typed array) and a float loop (Mandelbrot), both JIT-friendly.
@@ -80,4 +80,4 @@ function main(params) {
 
 
 def kernel_upload() -> dict[str, Any]:
-    return {"language": "js", "code": KERNEL_JS, "entrypoint": "main", "isolation": "instance", "binary": False}
+    return upload_body("js", KERNEL_JS, entrypoint="main", isolation="instance")

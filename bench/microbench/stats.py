@@ -1,4 +1,4 @@
-"""Percentiles and the Server-Timing header."""
+"""Summaries of a series (percentiles from bench.stats) and the Server-Timing header."""
 
 from __future__ import annotations
 
@@ -9,18 +9,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bench.stats import percentile
+
 _TIMING = re.compile(r"([\w-]+);dur=([0-9.]+)")
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Linear interpolation between the closest ranks (numpy's default), so small samples still give a p99."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    lo = math.floor(rank)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
 
 
 @dataclass(frozen=True)

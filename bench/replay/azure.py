@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.stats import percentile
+
 MINUTES = 1440
 DURATION_PCTS = (0, 1, 25, 50, 75, 99, 100)
 MEMORY_PCTS = (1, 5, 25, 50, 75, 95, 99, 100)
@@ -145,6 +147,6 @@ def read_azure2021(path: Path) -> Trace:
         for s in rel:
             counts[min(minutes - 1, int(s // 60))] += 1
         ds = sorted(durs[key])
-        pcts = {p: ds[min(len(ds) - 1, int(p / 100 * len(ds)))] for p in DURATION_PCTS}
+        pcts = {p: percentile(ds, p) for p in DURATION_PCTS}
         functions.append(TraceFunction("", key[0], key[1], "unknown", counts, sum(ds) / len(ds), pcts, None, rel))
     return Trace(functions, f"azure2021 ({path})", minutes)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from graalvisor.uploads import file_upload, upload_body
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE_DIR = REPO / "functions" / "suite"
@@ -102,9 +103,8 @@ def deploy_body(fn: SuiteFunction, language: str, tag: str = "") -> dict[str, ob
     """
     path = source_path(fn, language)
     if language == "java":
-        code = base64.b64encode(path.read_bytes()).decode("ascii")
-        return {"language": "java", "code": code, "entrypoint": fn.java_class, "binary": True}
+        return file_upload(path, "java", entrypoint=fn.java_class)
     text = path.read_text(encoding="utf-8")
     if tag:
         text = ("// " if language == "js" else "# ") + f"trace function {tag}\n" + text
-    return {"language": language, "code": text, "entrypoint": "main", "binary": False}
+    return upload_body(language, text, entrypoint="main")

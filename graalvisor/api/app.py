@@ -14,10 +14,13 @@ from starlette.responses import Response
 
 from graalvisor import __version__
 from graalvisor.api import errors
-from graalvisor.api.errors import ApiError, json_response
-from graalvisor.api.models import NAME, FunctionConfig, FunctionUpload
+from graalvisor.api.errors import invocation_status, json_response
+from graalvisor.api.models import FunctionUpload
 from graalvisor.config import Config
-from graalvisor.daemon import DEFAULT_WARMUP, MAX_WARMUP, Daemon
+from graalvisor.daemon import Daemon
+from graalvisor.domain import FunctionConfig, Invalid, TooLarge, check_name
+from graalvisor.domain.payloads import decode_code, parse_params
+from graalvisor.pool import DEFAULT_WARMUP, MAX_WARMUP
 
 
 def create_app(config: Config) -> FastAPI:
@@ -41,29 +44,33 @@ def create_app(config: Config) -> FastAPI:
     async def put_function(
         name: str, request: Request,
         language: Annotated[Literal["js", "python", "java"] | None, Query()] = None,
-        entrypoint: str = "main", timeout_ms: int = 60_000, memory_mb: int = 256, concurrency: int = 64,
-        isolation: Literal["instance", "invocation"] = "instance",
+        entrypoint: str | None = None, timeout_ms: int | None = None, memory_mb: int | None = None,
+        concurrency: int | None = None, isolation: Literal["instance", "invocation"] | None = None,
     ) -> Response:
-        """Create or update a function; every update is a new immutable version."""
-        _check_name(name)
+        """Create or update a function; every update is a new immutable version. A raw body
+        takes its settings from the query; a setting left out has the function model's default."""
+        check_name(name)
         body = await _read_body(request, limit)
         if request.headers.get("content-type", "").startswith("application/json"):
             try:
                 upload = FunctionUpload.model_validate_json(body)
             except ValidationError as e:
-                raise ApiError(400, "invalid upload: " + _problems(e)) from None
-            version, created = await daemon.deploy(name, upload, None, None, None)
+                raise Invalid("invalid upload: " + _problems(e)) from None
+            config = FunctionConfig.model_validate(upload.model_dump(exclude={"language", "code", "binary"}))
+            version, created = await daemon.deploy(name, upload.language, config,
+                                                   decode_code(upload.code, upload.binary))
         else:
             if language is None:
-                raise ApiError(400, "a raw upload needs ?language=js|python|java (or send JSON with a language field)")
+                raise Invalid("a raw upload needs ?language=js|python|java (or send JSON with a language field)")
             if not body:
-                raise ApiError(400, "the upload is empty")
+                raise Invalid("the upload is empty")
+            given = {"entrypoint": entrypoint, "timeout_ms": timeout_ms, "memory_mb": memory_mb,
+                     "concurrency": concurrency, "isolation": isolation}
             try:
-                cfg = FunctionConfig(entrypoint=entrypoint, timeout_ms=timeout_ms, memory_mb=memory_mb,
-                                     concurrency=concurrency, isolation=isolation)
+                config = FunctionConfig.model_validate({k: v for k, v in given.items() if v is not None})
             except ValidationError as e:
-                raise ApiError(400, "invalid upload: " + _problems(e)) from None
-            version, created = await daemon.deploy(name, None, body, cfg, language)
+                raise Invalid("invalid upload: " + _problems(e)) from None
+            version, created = await daemon.deploy(name, language, config, body)
         return json_response(201 if created else 200, {"name": name, **version.to_dict()})
 
     @app.get("/functions")
@@ -72,7 +79,7 @@ def create_app(config: Config) -> FastAPI:
 
     @app.get("/functions/{name}")
     async def get_function(name: str) -> Response:
-        return json_response(200, daemon.describe(name))
+        return json_response(200, await daemon.describe(name))
 
     @app.delete("/functions/{name}")
     async def delete_function(name: str) -> Response:
@@ -88,12 +95,12 @@ def create_app(config: Config) -> FastAPI:
         try:
             options = orjson.loads(body) if body.strip() else {}
         except orjson.JSONDecodeError as e:
-            raise ApiError(400, f"the request body is not JSON: {e}") from None
+            raise Invalid(f"the request body is not JSON: {e}") from None
         if not isinstance(options, dict) or not isinstance(options.get("params", {}), dict):
-            raise ApiError(400, 'body must be {"params": {...}, "warmup": N}')
+            raise Invalid('body must be {"params": {...}, "warmup": N}')
         warmup = options.get("warmup", DEFAULT_WARMUP)
         if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup <= MAX_WARMUP:
-            raise ApiError(400, f"warmup must be an integer from 0 to {MAX_WARMUP}")
+            raise Invalid(f"warmup must be an integer from 0 to {MAX_WARMUP}")
         return json_response(201, await daemon.snapshot_function(name, options.get("params", {}), warmup))
 
     @app.get("/snapshots")
@@ -112,7 +119,7 @@ def create_app(config: Config) -> FastAPI:
                      )] = None) -> Response:
         """Run the function's latest version on the JSON params in the body."""
         body = await _read_body(request, limit)
-        record, inv = await daemon.invoke(name, body, worker)
+        record, inv = await daemon.invoke(name, parse_params(body), worker)
         headers = {
             "X-Invocation-Id": record.id,
             "Server-Timing": f"queue;dur={inv.wait_ms:.3f}, load;dur={inv.load_ms:.3f}, start;dur={inv.init_ms:.3f}, "
@@ -126,18 +133,16 @@ def create_app(config: Config) -> FastAPI:
         body_out: dict[str, Any] = {**(inv.error or {}), "invocation_id": record.id}
         if inv.logs:
             body_out["logs"] = inv.logs
-        return json_response(daemon.status_code(inv), body_out, headers)
+        return json_response(invocation_status(inv.status), body_out, headers)
 
     @app.get("/invocations/{invocation_id}")
     async def get_invocation(invocation_id: str) -> Response:
-        record = daemon.recorder.get(invocation_id)
-        if record is None:
-            raise ApiError(404, f"no invocation '{invocation_id}' (records past the retention cap are dropped)")
+        record = await daemon.invocation(invocation_id)
         return json_response(200, record.to_dict())
 
     @app.get("/functions/{name}/invocations")
     async def recent_invocations(name: str, limit: int = 20) -> Response:
-        records = daemon.registry.recent_invocations(name, max(1, min(limit, 1000)))
+        records = await daemon.recent_invocations(name, max(1, min(limit, 1000)))
         return json_response(200, {"invocations": [r.to_dict() for r in records]})
 
     @app.get("/healthz")
@@ -147,7 +152,7 @@ def create_app(config: Config) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        daemon.health()  # refreshes the worker gauges
+        daemon.update_metrics()
         return Response(generate_latest(daemon.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
@@ -156,18 +161,13 @@ def create_app(config: Config) -> FastAPI:
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"request body of {declared} bytes is over the {limit} byte limit")
+        raise TooLarge(f"request body of {declared} bytes is over the {limit} byte limit")
     chunks = bytearray()
     async for chunk in request.stream():
         chunks += chunk
         if len(chunks) > limit:
-            raise ApiError(413, f"request body is over the {limit} byte limit")
+            raise TooLarge(f"request body is over the {limit} byte limit")
     return bytes(chunks)
-
-
-def _check_name(name: str) -> None:
-    if not NAME.match(name):
-        raise ApiError(400, f"invalid function name '{name}': use 1-64 letters, digits, '_', '.', '-'")
 
 
 def _problems(e: ValidationError) -> str:

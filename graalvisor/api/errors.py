@@ -1,4 +1,5 @@
-"""Every error leaves as JSON ``{"error": "...", ...}`` with a status a client can act on."""
+"""The one place errors become HTTP: every error leaves as JSON ``{"error": "...", ...}`` with a
+status a client can act on."""
 
 from __future__ import annotations
 
@@ -11,14 +12,26 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from graalvisor.domain import DomainError, Invalid, NotFound, TooLarge, Unavailable
+
 log = logging.getLogger("graalvisor.api")
 
+DOMAIN_STATUS: dict[type[DomainError], int] = {Invalid: 400, NotFound: 404, TooLarge: 413, Unavailable: 503}
+# How an invocation that did not succeed is answered: the function failed (502), ran out of
+# time (504), or could not be placed at all (503: retry later).
+INVOCATION_STATUS = {"success": 200, "error": 502, "load_error": 502, "worker_lost": 502, "timeout": 504,
+                     "unavailable": 503}
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": message, **extra}
+
+def domain_status(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 500
+
+
+def invocation_status(status: str) -> int:
+    return INVOCATION_STATUS.get(status, 502)
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -26,9 +39,9 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> Response:
-        return json_response(exc.status, exc.body)
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> Response:
+        return json_response(domain_status(exc), {"error": exc.message, **exc.extra})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:

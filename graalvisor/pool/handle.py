@@ -10,10 +10,10 @@ import signal
 import time
 from typing import Any
 
-import orjson
 import psutil
 
 from graalvisor import protocol
+from graalvisor.protocol import Hello, Op, Reply
 
 log = logging.getLogger("graalvisor.pool")
 
@@ -45,55 +45,68 @@ class WorkerHandle:
         self.ready = asyncio.Event()
         self.gone = asyncio.Event()  # the connection is closed (or never opened) for good
         self.dead = False
-        self.inflight = 0
-        self.loaded: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.inflight = 0  # written by placement only
+        self.deployed_at_hello: list[str] = []
+        self.loaded: dict[str, asyncio.Future[Reply]] = {}
         self.spawned_at = time.monotonic()
         self.ready_after_s: float | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[int, asyncio.Future[Reply]] = {}
         self._ids = itertools.count(1)
 
-    def attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: dict[str, Any],
+    def attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: Hello,
                peer_pid: int | None) -> asyncio.Task[None]:
         self._writer = writer
-        self.pid = peer_pid or hello.get("pid")
+        self.pid = peer_pid or hello.pid
         # What the runtime is, not what it holds: counts in the hello go stale at once.
-        runtime = hello.get("runtime", {})
+        runtime = hello.runtime
         self.runtime = {k: v for k, v in runtime.items() if not k.endswith(("_ready", "deployments", "deployed"))}
-        # A worker restored from a function image already holds that function: no deploy round trip.
-        for key in runtime.get("deployed", []):
-            loaded = asyncio.get_running_loop().create_future()
-            loaded.set_result({"ok": True})
-            self.loaded.setdefault(key, loaded)
+        # A worker restored from a function image already holds that function (placement takes it from here).
+        self.deployed_at_hello = [str(key) for key in runtime.get("deployed", [])]
         self.ready_after_s = time.monotonic() - self.spawned_at
         self.last_used = time.monotonic()  # keep-alive counts from when it could first be used
         self.ready.set()
         return asyncio.create_task(self._read_loop(reader), name=f"worker-{self.token}-reader")
 
-    async def request(self, message: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def pending(self) -> int:
+        """Requests sent and not yet answered."""
+        return len(self._pending)
+
+    async def request(self, op: Op, **fields: Any) -> Reply:
+        """Sends ``op`` with its fields (checked: a wrong one is a TypeError here) and waits for
+        the worker's reply."""
         if self.dead or self._writer is None:
             raise WorkerLost(f"worker {self.token} is gone")
         request_id = next(self._ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        frame = protocol.request_frame(op, request_id, **fields)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            self._writer.write(protocol.encode({**message, "id": request_id}))
+            self._writer.write(frame)
             return await future
         finally:
             self._pending.pop(request_id, None)
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Fire and forget: for messages that need no answer."""
+    def send(self, op: Op, **fields: Any) -> None:
+        """Fire and forget: the request has no id, so the worker does not answer."""
+        frame = protocol.request_frame(op, None, **fields)
         if not self.dead and self._writer is not None:
-            self._writer.write(protocol.encode(message))
+            self._writer.write(frame)
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         try:
             while True:
-                frame = await protocol.read_frame(reader)
-                future = self._pending.get(frame.get("id", -1))
-                if future is not None and not future.done():
-                    future.set_result(orjson.loads(frame["outcome"]))
+                meta, result = await protocol.read_reply(reader)
+                request_id = meta.get("id")
+                future = self._pending.get(request_id) if isinstance(request_id, int) else None
+                if future is None or future.done():
+                    continue  # its caller gave up (a timeout), or no id: nothing waits for it
+                try:
+                    reply = Reply.parse(meta, result)
+                except protocol.ProtocolError as e:  # this reply is bad, not the stream: only it fails
+                    reply = Reply.failure("internal", f"the worker's reply did not parse: {e}")
+                future.set_result(reply)
         except (asyncio.IncompleteReadError, ConnectionError, protocol.ProtocolError) as e:
             self.mark_dead(f"connection closed ({type(e).__name__})")
 

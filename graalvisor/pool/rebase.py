@@ -61,7 +61,7 @@ def _images() -> Any:
     if str(lib) not in sys.path:
         sys.path.insert(0, str(lib))
     try:
-        from pycriu import images  # type: ignore[import-not-found]
+        from pycriu import images
     except ImportError as e:
         raise RebaseUnavailable(f"pycriu is not installed in {lib} (make run builds it with CRIU): {e}") from e
     return images

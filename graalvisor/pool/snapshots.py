@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from graalvisor import __version__
-from graalvisor.config import REPO_ROOT, Config
+from graalvisor.config import REPO_ROOT, Config, isolates_jar
 from graalvisor.pool.rebase import MEMORY_FILE
 
 
@@ -45,9 +45,7 @@ def runtime_key(config: Config) -> str:
     h.update(f"{__version__} {sys.version} {config.worker_heap_mb} {config.python_blanks} {config.js_blanks}".encode())
     for path in sorted((REPO_ROOT / "graalvisor").rglob("*.py")):
         h.update(path.read_bytes())
-    jar = config.isolates_dir / "isolates-0.1.0.jar"
-    if jar.exists():
-        h.update(jar.read_bytes())
+    h.update(isolates_jar(config.isolates_dir).read_bytes())
     for folder in ("lib", "upgrade"):
         for lib in sorted((config.isolates_dir / folder).glob("*.jar")):
             h.update(lib.name.encode())
@@ -91,9 +89,6 @@ class SnapshotStore:
 
     def all(self) -> list[Snapshot]:
         return sorted(self._by_id.values(), key=lambda s: s.created_at)
-
-    def get(self, snap_id: str) -> Snapshot | None:
-        return self._by_id.get(snap_id)
 
     def base(self, runtime: str) -> Snapshot | None:
         found = [s for s in self._by_id.values() if s.kind == "base" and s.runtime_key == runtime]

@@ -122,7 +122,9 @@ class InvocationRecord:
 
 
 class Registry:
-    """One connection guarded by a lock: writes are short transactions, reads are point look-ups."""
+    """Two connections, each behind its own lock: writes are short transactions on one, reads are
+    point look-ups on the other. In WAL mode a reader never waits for a writer, so a batch of
+    invocation records being written never holds up a read."""
 
     def __init__(self, path: Path, retention: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,8 +134,12 @@ class Registry:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._read_lock = threading.Lock()
+        self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
 
     def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
         with self._lock:
             self._db.close()
 
@@ -162,15 +168,15 @@ class Registry:
         return self._version_from_row(values)
 
     def latest_versions(self) -> dict[str, FunctionVersion]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT v.* FROM versions v JOIN functions f ON f.name = v.name AND f.latest = v.version"
             ).fetchall()
         return {row[0]: self._version_from_row(row) for row in rows}
 
     def versions(self, name: str) -> list[FunctionVersion]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM versions WHERE name = ? ORDER BY version", (name,)).fetchall()
+        with self._read_lock:
+            rows = self._reader.execute("SELECT * FROM versions WHERE name = ? ORDER BY version", (name,)).fetchall()
         return [self._version_from_row(row) for row in rows]
 
     def delete_function(self, name: str) -> bool:
@@ -182,8 +188,8 @@ class Registry:
         return cur.rowcount > 0
 
     def referenced_artifacts(self) -> set[str]:
-        with self._lock:
-            return {row[0] for row in self._db.execute("SELECT DISTINCT sha256 FROM versions")}
+        with self._read_lock:
+            return {row[0] for row in self._reader.execute("SELECT DISTINCT sha256 FROM versions")}
 
     @staticmethod
     def _version_from_row(row: tuple[Any, ...]) -> FunctionVersion:
@@ -221,14 +227,14 @@ class Registry:
                            "created_at")
 
     def invocation(self, invocation_id: str) -> InvocationRecord | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._read_lock:
+            row = self._reader.execute(
                 f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE id = ?", (invocation_id,)).fetchone()
         return None if row is None else self._invocation_from_row(row)
 
     def recent_invocations(self, function: str, limit: int) -> list[InvocationRecord]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?",
                 (function, limit)).fetchall()
         return [self._invocation_from_row(row) for row in rows]

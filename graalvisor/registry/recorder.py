@@ -37,9 +37,9 @@ class Recorder:
         self._finished.append(record)
         self._wake.set()
 
-    def get(self, invocation_id: str) -> InvocationRecord | None:
-        live = self._live.get(invocation_id)
-        return live if live is not None else self.registry.invocation(invocation_id)
+    def live(self, invocation_id: str) -> InvocationRecord | None:
+        """A record still in memory: running, or finished and not yet written."""
+        return self._live.get(invocation_id)
 
     async def flush(self) -> None:
         batch, self._finished = self._finished, []

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graalvisor.pool import NoWorker, Pool, WorkerHandle, WorkerLost
+from graalvisor.pool import NoWorker, Pool, WorkerLost
+from graalvisor.protocol import Op, Reply
 
 log = logging.getLogger("graalvisor.scheduler")
 
@@ -34,7 +34,7 @@ class Target:
 class Invocation:
     status: str  # success | error | timeout | worker_lost | unavailable | load_error
     start: str | None = None
-    result: str | None = None
+    result: bytes | None = None  # the function's JSON, as the worker sent it: the HTTP body
     error: dict[str, Any] | None = None
     logs: list[str] = field(default_factory=list)
     wait_ms: float = 0.0
@@ -44,9 +44,8 @@ class Invocation:
 
 
 class Scheduler:
-    def __init__(self, pool: Pool, spec_for: Callable[[str], dict[str, Any]], queue_timeout_s: float) -> None:
+    def __init__(self, pool: Pool, queue_timeout_s: float) -> None:
         self.pool = pool
-        self.spec_for = spec_for  # builds the deploy spec of a version key, from the registry
         self.queue_timeout_s = queue_timeout_s
         self._slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
         self.queued: dict[str, int] = {}
@@ -58,20 +57,19 @@ class Scheduler:
             self._slots[target.name] = current
         return current[1]
 
-    async def deploy(self, spec: dict[str, Any]) -> dict[str, Any]:
+    async def deploy(self, spec: dict[str, Any]) -> Reply:
         """Loads a new version in one worker: the deploy-time check for syntax and entrypoint."""
         handle = await self.pool.acquire(spec["key"], self.queue_timeout_s)
         try:
-            return await self._ensure_loaded(handle, spec["key"], spec)
+            return await self.pool.ensure_loaded(handle, spec["key"], spec)
         finally:
             self.pool.release(handle)
 
-    def forget(self, keys: list[str]) -> None:
-        """Unloads versions from every worker (an update or a delete made them unreachable)."""
-        for handle in self.pool.ready_workers():
-            for key in keys:
-                if handle.loaded.pop(key, None) is not None:
-                    handle.send({"op": "undeploy", "key": key})
+    def forget(self, name: str) -> None:
+        """A deleted function's queue state goes with it."""
+        self._slots.pop(name, None)
+        if not self.queued.get(name):
+            self.queued.pop(name, None)
 
     async def invoke(self, target: Target, params: str, fresh: str | None = None) -> Invocation:
         t0 = time.perf_counter()
@@ -98,8 +96,7 @@ class Scheduler:
                 handle = await self.pool.acquire(target.key, self.queue_timeout_s)
             else:
                 t_start = time.perf_counter()
-                image = self.pool.snapshots.for_function(self.pool.runtime_key, target.key)
-                handle = await self.pool.fresh_worker(fresh, image)
+                handle = await self.pool.fresh_worker(fresh, target.key)
                 worker_ms = _ms(t_start)
         except NoWorker as e:
             return Invocation("unavailable", error={"error": f"no worker could take the invocation: {e}"},
@@ -109,16 +106,15 @@ class Scheduler:
                               wait_ms=_ms(t0))
         try:
             t_load = time.perf_counter()
-            loaded = await self._ensure_loaded(handle, target.key, None)
-            if not loaded.get("ok"):
+            loaded = await self.pool.ensure_loaded(handle, target.key)
+            if not loaded.ok:
                 return Invocation("load_error", error=_error(loaded), wait_ms=_ms(t0))
             load_ms = _ms(t_load)
             wait_ms = _ms(t0)
             timeout_s = target.timeout_ms / 1000 + WEDGE_GRACE_S
             try:
-                outcome = await asyncio.wait_for(
-                    handle.request({"op": "invoke", "key": target.key, "params": params,
-                                    "timeout_ms": target.timeout_ms}),
+                reply = await asyncio.wait_for(
+                    handle.request(Op.INVOKE, key=target.key, params=params, timeout_ms=target.timeout_ms),
                     timeout_s)
             except TimeoutError:
                 self.pool.kill(handle, f"invocation of {target.key} still running {timeout_s:.0f} s after it started")
@@ -131,7 +127,7 @@ class Scheduler:
                               wait_ms=_ms(t0))
         finally:
             self.pool.release(handle)
-        inv = _to_invocation(outcome, wait_ms - worker_ms - load_ms)
+        inv = _to_invocation(reply, wait_ms - worker_ms - load_ms)
         inv.load_ms = load_ms
         if fresh is not None:
             # The caller waited for a whole worker: that is the start, and its kind.
@@ -139,49 +135,38 @@ class Scheduler:
             inv.init_ms += worker_ms
         return inv
 
-    async def _ensure_loaded(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None) -> dict[str, Any]:
-        future = handle.loaded.get(key)
-        if future is None:
-            future = asyncio.ensure_future(handle.request({"op": "deploy", "spec": spec or self.spec_for(key)}))
-            handle.loaded[key] = future
-        try:
-            outcome = await asyncio.shield(future)
-        except asyncio.CancelledError:
-            if future.cancelled():  # the worker died while loading
-                raise WorkerLost(f"worker {handle.pid} died while loading {key}") from None
-            raise
-        if not outcome.get("ok"):
-            handle.loaded.pop(key, None)  # a failed load is not cached: the next call retries
-        return outcome
-
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def _error(outcome: dict[str, Any]) -> dict[str, Any]:
-    error: dict[str, Any] = {"error": outcome.get("message", ""), "kind": outcome.get("kind")}
-    for k in ("type", "line"):
-        if k in outcome:
-            error[k] = outcome[k]
+def _error(reply: Reply) -> dict[str, Any]:
+    error: dict[str, Any] = {"error": reply.message, "kind": reply.kind}
+    if reply.type is not None:
+        error["type"] = reply.type
+    if reply.line is not None:
+        error["line"] = reply.line
     return error
 
 
-def _to_invocation(outcome: dict[str, Any], wait_ms: float) -> Invocation:
+def _to_invocation(reply: Reply, wait_ms: float) -> Invocation:
     inv = Invocation(
-        status="success" if outcome.get("ok") else _status(outcome.get("kind", "error")),
-        start=outcome.get("start"),
-        logs=outcome.get("logs", []),
+        status="success" if reply.ok else _status(reply.kind),
+        start=reply.start,
+        logs=list(reply.logs),
         wait_ms=wait_ms,
-        init_ms=outcome.get("init_ns", 0) / 1e6,
-        run_ms=outcome.get("run_ns", 0) / 1e6,
+        init_ms=reply.init_ns / 1e6,
+        run_ms=reply.run_ns / 1e6,
     )
-    if outcome.get("ok"):
-        inv.result = outcome["result"]
+    if reply.ok and reply.result is not None:
+        inv.result = reply.result
+    elif reply.ok:  # a worker bug: an invocation always has a result, if only null
+        inv.status = "error"
+        inv.error = {"error": "the worker answered without a result", "kind": "internal"}
     else:
-        inv.error = _error(outcome)
+        inv.error = _error(reply)
     return inv
 
 
-def _status(kind: str) -> str:
-    return {"timeout": "timeout", "load": "load_error", "not_deployed": "load_error"}.get(kind, "error")
+def _status(kind: str | None) -> str:
+    return {"timeout": "timeout", "load": "load_error", "not_deployed": "load_error"}.get(kind or "error", "error")

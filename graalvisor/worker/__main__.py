@@ -15,6 +15,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,39 +23,64 @@ from typing import Any
 import orjson
 
 from graalvisor import protocol
+from graalvisor.config import worker_flags
+from graalvisor.protocol import Deploy, Hello, Invoke, NoFields, Op, Reply, Request, Settle, Undeploy
 from graalvisor.worker.jvm import find_java_home, start_jvm
 
 log = logging.getLogger("graalvisor.worker")
 
 
+Handler = Callable[[Any], Reply]
+
+
 class Worker:
     def __init__(self, sock: socket.socket, threads: int, isolates: Any, park_fd: int | None) -> None:
         self.sock = sock
-        self.isolates = isolates
+        self.isolates = isolates  # a JPype class: untyped
         self.park_fd = park_fd
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gv-invoke")
         self.send_lock = threading.Lock()
+        # PARK is not here: it runs on the reader thread (see serve).
+        self.handlers: dict[Op, Handler] = {
+            Op.INVOKE: self.invoke,
+            Op.DEPLOY: self.deploy,
+            Op.UNDEPLOY: self.undeploy,
+            Op.REHEARSE_WAKE: self.rehearse_wake,
+            Op.SETTLE: self.settle,
+            Op.HOLD_BLANKS: self.hold_blanks,
+            Op.DESCRIBE: self.describe,
+        }
 
-    def send(self, message: dict[str, Any]) -> None:
-        frame = protocol.encode(message)
+    def send(self, frame: bytes) -> None:
         with self.send_lock:
             self.sock.sendall(frame)
 
+    def answer(self, request_id: int | None, reply: Reply) -> None:
+        if request_id is not None:  # no id: the gateway wants no answer
+            self.send(reply.frame(request_id))
+
     def serve(self) -> None:
         while True:
-            message = protocol.recv_frame(self.sock)
+            message = protocol.recv_request(self.sock)
             if message is None:
                 return  # the gateway went away: nothing left to serve
-            if message.get("op") == "park":
-                self.park(message)
+            try:
+                request = Request.parse(message)
+            except protocol.ProtocolError as e:
+                request_id = message.get("id")
+                self.answer(request_id if isinstance(request_id, int) else None, Reply.failure("internal", str(e)))
+                continue
+            if request.op is Op.PARK:
+                # On this thread: nothing else may be read from a connection about to be closed.
+                self.park(request)
             else:
-                self.executor.submit(self.handle, message)
+                self.executor.submit(self.handle, request)
 
-    def park(self, message: dict[str, Any]) -> None:
+    def park(self, request: Request) -> None:
         """Drops the gateway connection and blocks until a restorer wakes this process: the
         only state ever dumped. Whatever wakes it is a clone with its own identity."""
         if self.park_fd is None:
-            self.send({"id": message["id"], "outcome": '{"ok":false,"kind":"internal","message":"no park fd"}'})
+            self.answer(request.id, Reply.failure("internal", "no park fd"))
             return
         # Compilers still compiling and blank contexts still being made would carry on in every
         # clone, taking the cores its first invocation needs: dump only a worker at rest.
@@ -65,7 +91,7 @@ class Worker:
         self.isolates.beforeCheckpoint()
         gc.collect()
         _malloc_trim()  # freed C heap back to the kernel: pages CRIU would otherwise dump
-        self.send({"id": message["id"], "outcome": '{"ok":true}'})
+        self.answer(request.id, Reply.success())
         self.sock.close()
         identity = orjson.loads(_read_line(self.park_fd))
         t0 = time.perf_counter()
@@ -75,8 +101,7 @@ class Worker:
         self.sock.connect(identity["connect"])
         log.info("woke from a snapshot (parked after %.1f s settling): re-seeded in %.1f ms, connected in %.1f ms",
                  settled_s, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
-        self.send({"op": "hello", "token": identity["token"], "pid": os.getpid(), "restored": True,
-                   "runtime": runtime})
+        self.send(Hello(identity["token"], os.getpid(), runtime, restored=True).frame())
 
     def reseed(self) -> None:
         """Every clone starts from the same bytes: re-seed before anything draws a random number.
@@ -84,33 +109,39 @@ class Worker:
         random.seed()
         self.isolates.afterRestore(int.from_bytes(os.urandom(8), "little", signed=True))
 
-    def handle(self, message: dict[str, Any]) -> None:
-        op = message.get("op")
+    def handle(self, request: Request) -> None:
         try:
-            if op == "invoke":
-                outcome = self.isolates.invoke(message["key"], message["params"], int(message["timeout_ms"]))
-            elif op == "deploy":
-                outcome = self.isolates.deploy(orjson.dumps(message["spec"]).decode())
-            elif op == "undeploy":
-                self.isolates.undeploy(message["key"])
-                outcome = '{"ok":true}'
-            elif op == "rehearse_wake":
-                self.reseed()  # the path a clone's first call takes, run before the dump
-                outcome = '{"ok":true}'
-            elif op == "settle":
-                outcome = orjson.dumps({"ok": True, "settled_s": _settle(float(message.get("limit_s", 30)))}).decode()
-            elif op == "hold_blanks":
-                self.isolates.holdBlanks()
-                outcome = '{"ok":true}'
-            elif op == "describe":
-                outcome = self.isolates.describe()
-            else:
-                outcome = orjson.dumps({"ok": False, "kind": "internal", "message": f"unknown op {op!r}"}).decode()
+            reply = self.handlers[request.op](request.args)
         except Exception as e:  # a bug on this side must answer, never leave the caller waiting
-            log.exception("op %s failed", op)
-            outcome = orjson.dumps({"ok": False, "kind": "internal", "message": f"{type(e).__name__}: {e}"}).decode()
-        if "id" in message:
-            self.send({"id": message["id"], "outcome": outcome})
+            log.exception("op %s failed", request.op)
+            reply = Reply.failure("internal", f"{type(e).__name__}: {e}")
+        self.answer(request.id, reply)
+
+    # -- handlers: one per op, each answers with a Reply
+
+    def invoke(self, args: Invoke) -> Reply:
+        return Reply.from_outcome(str(self.isolates.invoke(args.key, args.params, int(args.timeout_ms))))
+
+    def deploy(self, args: Deploy) -> Reply:
+        return Reply.from_outcome(str(self.isolates.deploy(orjson.dumps(args.spec).decode())))
+
+    def undeploy(self, args: Undeploy) -> Reply:
+        self.isolates.undeploy(args.key)
+        return Reply.success()
+
+    def rehearse_wake(self, args: NoFields) -> Reply:
+        self.reseed()  # the path a clone's first call takes, run before the dump
+        return Reply.success()
+
+    def settle(self, args: Settle) -> Reply:
+        return Reply.success(settled_s=_settle(float(args.limit_s)))
+
+    def hold_blanks(self, args: NoFields) -> Reply:
+        self.isolates.holdBlanks()
+        return Reply.success()
+
+    def describe(self, args: NoFields) -> Reply:
+        return Reply.success(**orjson.loads(str(self.isolates.describe())))
 
 
 def _settle(limit_s: float = 30.0, window_s: float = 0.1, busy: float = 0.05) -> float:
@@ -146,12 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="graalvisor-worker")
     parser.add_argument("--connect", required=True, help="the gateway's Unix socket")
     parser.add_argument("--token", required=True, help="identifies this worker to the gateway")
-    parser.add_argument("--isolates-dir", required=True, type=Path)
-    parser.add_argument("--heap-mb", type=int, default=1024)
-    parser.add_argument("--threads", type=int, default=64)
-    parser.add_argument("--python-blanks", type=int, default=2)
-    parser.add_argument("--js-blanks", type=int, default=4)
-    parser.add_argument("--java-home")
+    # The gateway passes every one of these from its Config (Config.worker_args): no defaults
+    # here that could disagree with it.
+    for flag, name in worker_flags().items():
+        optional = name == "java_home"
+        kind = {"isolates_dir": Path, "java_home": str}.get(name, int)
+        parser.add_argument(flag, dest=name, type=kind, required=not optional)
     parser.add_argument("--park-fd", type=int, help="inherited pipe a parked worker waits on")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -160,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     # JPype loads numpy when it can, for array conversions no function here uses: 15 MB more in
     # every worker and every image. A None entry makes its import fail, and JPype goes on without.
     sys.modules.setdefault("numpy", None)  # type: ignore[arg-type]
-    start_jvm(find_java_home(args.java_home), args.isolates_dir, args.heap_mb)
+    start_jvm(find_java_home(args.java_home), args.isolates_dir, args.worker_heap_mb)
     import jpype
 
     isolates = jpype.JClass("dev.graalvisor.isolates.Isolates")
@@ -168,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(args.connect)
-    worker = Worker(sock, args.threads, isolates, args.park_fd)
-    worker.send({"op": "hello", "token": args.token, "pid": os.getpid(), "runtime": runtime})
+    worker = Worker(sock, args.worker_threads, isolates, args.park_fd)
+    worker.send(Hello(args.token, os.getpid(), runtime).frame())
     worker.serve()
     # The JVM's non-daemon threads must not keep a worker alive once the gateway is gone.
     os._exit(0)

@@ -6,6 +6,8 @@ import glob
 import os
 from pathlib import Path
 
+from graalvisor.config import isolates_jar
+
 JDK_GLOBS = ("/usr/lib/jvm/temurin-25*", "/usr/lib/jvm/*-25*", "/usr/lib/jvm/java-25*")
 
 
@@ -33,10 +35,10 @@ def _is_jdk25(home: Path) -> bool:
 def jvm_arguments(isolates_dir: Path, heap_mb: int) -> tuple[list[str], list[str]]:
     """The JVM options and the class path: polyglot jars on the class path, the Graal compiler
     on the upgrade module path so Truffle uses its optimizing runtime."""
-    jar = isolates_dir / "isolates-0.1.0.jar"
+    jar = isolates_jar(isolates_dir)
     upgrade = isolates_dir / "upgrade"
-    if not jar.exists() or not upgrade.is_dir():
-        raise RuntimeError(f"isolates are not built ({jar} missing): run `make build`")
+    if not upgrade.is_dir():
+        raise RuntimeError(f"isolates are not built ({upgrade} missing): run `make build`")
     classpath = [str(jar), *sorted(glob.glob(str(isolates_dir / "lib" / "*.jar")))]
     options = [
         "--enable-native-access=ALL-UNNAMED",

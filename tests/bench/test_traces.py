@@ -10,6 +10,7 @@ import pytest
 from bench.replay.azure import Trace, TraceFunction, has_azure2019, read_azure2019, read_azure2021, write_azure2019
 from bench.replay.source import SAMPLE_2019
 from bench.replay.synth import burr_memory_mb, synthesize
+from bench.stats import percentile
 
 INVOCATIONS = "HashOwner,HashApp,HashFunction,Trigger," + ",".join(map(str, range(1, 4))) + "\n" + \
     "o1,a1,f1,http,10,20,30\no2,a2,f2,timer,5,5,5\no3,a3,f3,queue,1,0,0\no4,a4,f4,http,9,9,9\n"
@@ -67,6 +68,8 @@ def test_read_2021_per_invocation(tmp_path: Path) -> None:
     assert by["x"].per_minute[:2] == [3, 0]
     assert by["y"].per_minute[2] == 1
     assert math.isclose(by["x"].avg_ms, 1166.6666, rel_tol=1e-4)
+    # Durations 500, 1000 and 2000 ms, their percentiles interpolated as everywhere in bench/.
+    assert by["x"].duration_pcts == pytest.approx({0: 500, 1: 510, 25: 750, 50: 1000, 75: 1500, 99: 1980, 100: 2000})
 
 
 def test_shipped_sample_is_readable() -> None:
@@ -82,8 +85,7 @@ def test_synthetic_matches_published_shape() -> None:
     at_most_minutely = sum(d <= 1440 for d in daily) / len(daily)
     assert 0.35 < at_most_hourly < 0.58  # paper: 45 %
     assert 0.72 < at_most_minutely < 0.90  # paper: 81 %
-    durations = sorted(f.avg_ms for f in trace.functions)
-    assert 300 < durations[len(durations) // 2] < 1400  # log-normal median exp(-0.38) s = 684 ms
+    assert 300 < percentile([f.avg_ms for f in trace.functions], 50) < 1400  # log-normal median exp(-0.38) s = 684 ms
     http = sum(f.trigger == "http" for f in trace.functions) / len(trace.functions)
     assert 0.45 < http < 0.65
     assert trace.source.startswith("synthetic")
@@ -93,5 +95,5 @@ def test_burr_memory_median() -> None:
     import random
 
     rng = random.Random(5)
-    xs = sorted(burr_memory_mb(rng) for _ in range(4000))
-    assert 120 < xs[2000] < 160  # Burr(c=11.652, k=0.221, lambda=107.083) median ~ 140 MB
+    # Burr(c=11.652, k=0.221, lambda=107.083) median ~ 140 MB
+    assert 120 < percentile([burr_memory_mb(rng) for _ in range(4000)], 50) < 160

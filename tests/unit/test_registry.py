@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graalvisor.daemon import worker_key
+from graalvisor.domain import worker_key
 from graalvisor.registry import CodeStore, InvocationRecord, Registry
 
 CONFIG = {"timeout_ms": 1000, "memory_mb": 256, "concurrency": 4, "isolation": "instance", "env": {"A": "b"}}

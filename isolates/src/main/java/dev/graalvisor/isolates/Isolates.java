@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The whole surface the Python worker calls (through JPype): a few coarse calls that take
- * and return JSON strings, so one invocation costs one crossing.
+ * JSON strings and return one string each (JSON, or an {@link Outcome}), so one invocation
+ * costs one crossing.
  */
 public final class Isolates {
     private static volatile Runtime runtime;

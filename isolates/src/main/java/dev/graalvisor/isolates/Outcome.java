@@ -4,19 +4,23 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.util.List;
 
-/** The envelope one invocation or deployment returns to Python: one JSON string per crossing. */
+/**
+ * What one invocation or deployment returns to Python, one string per crossing: the meta as
+ * compact JSON, then, on success, a newline and the function's result JSON as the guest wrote
+ * it. Compact JSON escapes every newline, so the first one splits the two; the result is never
+ * escaped into the meta (graalvisor/protocol/messages.py reads this: Reply.from_outcome).
+ */
 final class Outcome {
     private Outcome() {}
 
     static String success(String resultJson, String start, long initNs, long runNs, List<String> logs) {
         JsonObject o = new JsonObject();
         o.addProperty("ok", true);
-        o.addProperty("result", resultJson);
         o.addProperty("start", start);
         o.addProperty("init_ns", initNs);
         o.addProperty("run_ns", runNs);
         o.add("logs", toArray(logs));
-        return o.toString();
+        return o + "\n" + resultJson;
     }
 
     static String failure(String kind, String message, String type, int line, String start,

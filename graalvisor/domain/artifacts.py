@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from graalvisor.api.errors import ApiError
+from graalvisor.domain.errors import Invalid
 
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -19,16 +19,16 @@ def is_archive(data: bytes) -> bool:
 def check(language: str, data: bytes) -> None:
     """Rejects what no worker could load, before anything is stored."""
     if language == "java" and not is_archive(data):
-        raise ApiError(400, "a Java function must be uploaded as a jar (binary: true, base64 of the jar)")
+        raise Invalid("a Java function must be uploaded as a jar (binary: true, base64 of the jar)")
     if is_archive(data):
         files = _unzip(data) if language != "java" else None
         if language == "python" and files is not None and "__main__.py" not in files:
-            raise ApiError(400, "a Python zip must hold __main__.py at its top level")
+            raise Invalid("a Python zip must hold __main__.py at its top level")
     elif language != "java":
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise ApiError(400, f"source code must be UTF-8 text: {e}") from None
+            raise Invalid(f"source code must be UTF-8 text: {e}") from None
 
 
 def load_spec(key: str, language: str, entrypoint: str, isolation: str, env: dict[str, str],
@@ -57,4 +57,4 @@ def _unzip(data: bytes) -> dict[str, str]:
                     continue  # binary assets cannot be read by a guest without a file system anyway
             return files
     except zipfile.BadZipFile as e:
-        raise ApiError(400, f"the upload is not a valid zip: {e}") from None
+        raise Invalid(f"the upload is not a valid zip: {e}") from None

@@ -1,0 +1,152 @@
+"""Which worker runs a call: the least busy ready worker, preferring one that holds the version;
+more workers when every one is saturated; extras stopped once idle past the keep-alive.
+
+The sole writer of a worker's ``inflight`` count and of what it has ``loaded``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from graalvisor.config import Config
+from graalvisor.pool.handle import NoWorker, WorkerHandle, WorkerLost
+from graalvisor.pool.snapshots import Snapshot
+from graalvisor.pool.supervisor import Supervisor
+from graalvisor.protocol.messages import Op, Reply
+
+log = logging.getLogger("graalvisor.pool")
+
+# Builds what a worker loads for a version key (from the registry: a disk read, maybe an unzip).
+SpecFor = Callable[[str], Awaitable[dict[str, Any]]]
+# A cold load costs far more than a queued warm call: count it as this many calls in flight.
+LOAD_PENALTY = 2
+
+
+class Placement:
+    def __init__(self, config: Config, supervisor: Supervisor, spec_for: SpecFor,
+                 image_for: Callable[[str], Snapshot | None]) -> None:
+        self.config = config
+        self.supervisor = supervisor
+        self.spec_for = spec_for
+        self.image_for = image_for  # the function's own image, for a scale-out on its behalf
+        self._scaling = False
+        supervisor.on_ready = self._seed
+
+    async def acquire(self, key: str, timeout: float) -> WorkerHandle:
+        """The ready worker with the least work, preferring one that has ``key`` loaded. A worker
+        runs at most ``worker_threads`` invocations at once: guest code cannot block on I/O, so
+        more than a few per core only thrash. Past that, callers wait here, not in a worker."""
+        sup = self.supervisor
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        cap = self.config.worker_threads
+        while True:
+            if sup.halted_reason:
+                raise NoWorker(sup.halted_reason)
+            ready = sup.ready_workers()
+            free = [w for w in ready if w.inflight < cap]
+            if free:
+                best = min(free, key=lambda w: w.inflight + (0 if key in w.loaded else LOAD_PENALTY))
+                self._take(best)
+                return best
+            if ready and not self._scaling and len(sup.workers) < self.config.max_workers:
+                self._scaling = True  # every worker is saturated; one scale-out at a time
+                sup.track(self._scale_out(key), "scale-out")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(sup.workers)} busy)")
+            await sup.wait_changed(remaining)
+
+    def release(self, handle: WorkerHandle) -> None:
+        handle.inflight -= 1
+        self.supervisor.notify()
+
+    async def fresh_worker(self, how: str, key: str) -> WorkerHandle:
+        """A new worker for one caller (``?worker=boot|snapshot``); it stays as an extra."""
+        sup = self.supervisor
+        image = self.image_for(key) if how == "snapshot" else None
+        if how == "snapshot" and not sup.criu.available:
+            raise NoWorker(f"cannot restore a worker: {sup.criu.message}")
+        if how == "snapshot" and image is None and sup.base_image() is None:
+            raise NoWorker("no image to restore yet: the base image is still being made; retry in a few seconds")
+        handle = await sup.start_worker("extra", how, image)
+        if how == "snapshot" and handle.start_kind != "snapshot":
+            sup.kill(handle, "restore fell back to boot")
+            raise NoWorker(f"restore failed: {sup.restore_fallback}")
+        await asyncio.wait_for(handle.ready.wait(), self.config.boot_timeout_s)
+        self._take(handle)  # like acquire(): the caller gives it back with release()
+        return handle
+
+    async def ensure_loaded(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None = None) -> Reply:
+        """Loads a version into a worker once; concurrent callers share the one load."""
+        future = handle.loaded.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._load(handle, key, spec))
+            handle.loaded[key] = future
+        try:
+            reply = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.cancelled():  # the worker died while loading
+                raise WorkerLost(f"worker {handle.pid} died while loading {key}") from None
+            raise
+        except Exception:
+            if handle.loaded.get(key) is future:
+                del handle.loaded[key]  # e.g. the version was deleted meanwhile: nothing cached
+            raise
+        if not reply.ok and handle.loaded.get(key) is future:
+            del handle.loaded[key]  # a failed load is not cached: the next call retries
+        return reply
+
+    def forget(self, keys: list[str]) -> None:
+        """Unloads versions from every worker (an update or a delete made them unreachable)."""
+        for handle in self.supervisor.ready_workers():
+            for key in keys:
+                if handle.loaded.pop(key, None) is not None:
+                    handle.send(Op.UNDEPLOY, key=key)
+
+    async def reap_idle(self) -> None:
+        """Extra workers idle past the keep-alive are stopped."""
+        while True:
+            await asyncio.sleep(1)
+            now = asyncio.get_running_loop().time()
+            for handle in list(self.supervisor.workers.values()):
+                idle_s = now - handle.last_used
+                if (handle.role == "extra" and handle.ready.is_set() and handle.inflight == 0
+                        and idle_s > self.config.keep_alive_s):
+                    handle.mark_dead("idle past keep-alive")
+                    handle.kill(f"idle for {idle_s:.0f} s, past the keep-alive")
+
+    # -- internals
+
+    def _take(self, handle: WorkerHandle) -> None:
+        handle.inflight += 1  # taken now, so concurrent callers see it; release() gives it back
+        handle.last_used = asyncio.get_running_loop().time()
+
+    async def _load(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None) -> Reply:
+        return await handle.request(Op.DEPLOY, spec=spec if spec is not None else await self.spec_for(key))
+
+    def _seed(self, handle: WorkerHandle) -> None:
+        """A worker restored from a function image already holds that function: no deploy round trip."""
+        loop = asyncio.get_running_loop()
+        for key in handle.deployed_at_hello:
+            loaded: asyncio.Future[Reply] = loop.create_future()
+            loaded.set_result(Reply(ok=True))
+            handle.loaded.setdefault(key, loaded)
+
+    async def _scale_out(self, key: str) -> None:
+        """One more worker for the function that found every worker busy: restored from that
+        function's own image where it has one (loaded and compiled), else from the base image."""
+        try:
+            handle = await self.supervisor.start_worker("extra", image=self.image_for(key))
+            waits = {asyncio.ensure_future(handle.ready.wait()), asyncio.ensure_future(handle.gone.wait())}
+            _, pending = await asyncio.wait(waits, timeout=self.config.boot_timeout_s,
+                                            return_when=asyncio.FIRST_COMPLETED)
+            for w in pending:
+                w.cancel()
+        except OSError as e:
+            log.warning("scale-out failed: %s", e)
+        finally:
+            self._scaling = False

@@ -1,0 +1,71 @@
+"""Operating-system plumbing of worker processes: the command line of a boot, waiting for and
+reaping processes that are not asyncio's children, and who is on the other end of a socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import struct
+import sys
+from pathlib import Path
+
+from graalvisor.config import Config
+
+
+def boot_argv(config: Config, socket_path: Path, token: str, park_fd: int) -> list[str]:
+    argv = [sys.executable, "-m", "graalvisor.worker", "--connect", str(socket_path), "--token", token,
+            "--park-fd", str(park_fd), *config.worker_args()]
+    unshare = shutil.which("unshare") if os.geteuid() == 0 else None
+    if unshare:
+        # Init of its own PID namespace and a session leader in it: what lets CRIU restore
+        # one image many times at once. No --kill-child: CRIU would restore its parent-death
+        # signal and every clone would die with the criu process that restored it.
+        argv = [unshare, "--pid", "--fork", "setsid", *argv]
+    return argv
+
+
+def boot_env() -> dict[str, str]:
+    # Two malloc arenas, not one per thread: JPype threads would otherwise each grow one.
+    return {**os.environ, "MALLOC_ARENA_MAX": "2"}
+
+
+async def wait_pid(pid: int) -> int:
+    """Waits for a process that is not an asyncio child (a restored worker) and reaps it."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return reap(pid)
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def exited() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(pidfd, exited)
+    try:
+        await done
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+    return reap(pid)
+
+
+def reap(pid: int) -> int:
+    try:
+        _, status = os.waitpid(pid, os.WNOHANG)
+        return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    except ChildProcessError:
+        return 0  # reparented elsewhere: its exit status is not ours to read
+
+
+def peer_pid(writer: asyncio.StreamWriter) -> int | None:
+    """The worker's pid as this process sees it (its own getpid() is 1 inside a PID namespace)."""
+    sock: socket.socket | None = writer.get_extra_info("socket")
+    if sock is None:
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, _uid, _gid = struct.unpack("3i", creds)
+    return int(pid)

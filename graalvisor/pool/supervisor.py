@@ -1,0 +1,301 @@
+"""Worker processes: start them (restore an image, or boot), accept their hello, watch them
+with a heartbeat, reap them, replace members that die, and stop them all under one deadline.
+
+A worker connects back to the gateway's Unix socket and says hello with the token it was
+given; a worker whose process exits or whose connection drops is replaced at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graalvisor import protocol
+from graalvisor.config import Config
+from graalvisor.pool import criu, processes
+from graalvisor.pool.handle import WorkerHandle, WorkerLost
+from graalvisor.pool.snapshots import Snapshot
+from graalvisor.protocol.messages import Op
+
+log = logging.getLogger("graalvisor.pool")
+
+# A worker that dies before saying hello this many times in a row stops the respawning:
+# a broken install must halt loudly, not crash-loop.
+MAX_BOOT_FAILURES = 3
+PR_SET_CHILD_SUBREAPER = 36
+# An idle worker is asked to describe itself this often; one that does not answer in time is
+# hung (a deadlock in the JVM, a stuck reader) and is replaced before a call finds it.
+HEARTBEAT_S = 5.0
+HEARTBEAT_TIMEOUT_S = 15.0
+STOP_GRACE_S = 5.0
+
+
+class Supervisor:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.workers: dict[str, WorkerHandle] = {}
+        self.templates: dict[str, WorkerHandle] = {}
+        self.socket_path = config.run_dir / f"gateway-{os.getpid()}.sock"
+        self.criu = criu.CriuStatus(False, None, None, "not checked yet")
+        self.boot_failures = 0
+        self.halted_reason: str | None = None
+        self.restore_fallback: str | None = None  # why the pool boots instead of restoring, said once
+        self.starts: dict[str, int] = {"boot": 0, "snapshot": 0}
+        self.on_ready: Callable[[WorkerHandle], None] = lambda _: None
+        self.base_image: Callable[[], Snapshot | None] = lambda: None
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._changed = asyncio.Event()  # replaced by a fresh one at every notify
+
+    async def start(self) -> None:
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        self.socket_path.unlink(missing_ok=True)
+        self._server = await asyncio.start_unix_server(self._on_connect, path=str(self.socket_path))
+        # Restored workers are orphaned when criu exits: become their parent so they can be reaped.
+        if sys.platform == "linux":
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.criu = await criu.check(self.config.criu_path, disabled=not self.config.snapshots)
+        if not self.criu.available:
+            self.fallback(self.criu.message)
+        self.track(self._heartbeat(), "heartbeat")
+
+    async def stop(self) -> None:
+        """Every worker is told at once (its connection closes, so it exits); those still there
+        after the grace are killed: one deadline for all, not one per worker."""
+        self._stopping = True
+        handles = [*self.workers.values(), *self.templates.values()]
+        for handle in handles:
+            handle.mark_dead("gateway stopping")
+        exited = await asyncio.gather(*(_exited(h, STOP_GRACE_S) for h in handles))
+        stuck = [h for h, done in zip(handles, exited, strict=True) if not done]
+        for handle in stuck:
+            handle.kill("still running after the gateway stopped")
+        await asyncio.gather(*(_exited(h, STOP_GRACE_S) for h in stuck))
+        for handle in handles:
+            handle.close_fds()
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        self.socket_path.unlink(missing_ok=True)
+
+    # -- starting workers
+
+    async def start_worker(self, role: str = "member", how: str = "auto",
+                           image: Snapshot | None = None) -> WorkerHandle:
+        """Restores ``image`` (or the base image) where CRIU works; boots otherwise."""
+        if how != "boot" and self.criu.available:
+            image = image or self.base_image()
+            if image is not None:
+                try:
+                    return await self._restore(image, role)
+                except criu.CriuError as e:
+                    self.fallback(f"restore of image {image.id} failed: {e}")
+        return await self._boot(role)
+
+    async def _boot(self, role: str) -> WorkerHandle:
+        token = uuid.uuid4().hex[:12]
+        handle = WorkerHandle(token, start_kind="boot", role=role)
+        wake_r, wake_w = os.pipe()
+        err_r, err_w = os.pipe()
+        argv = processes.boot_argv(self.config, self.socket_path, token, wake_r)
+        try:
+            handle.process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=err_w,
+                pass_fds=(wake_r,), env=processes.boot_env())
+        finally:
+            os.close(wake_r)
+            os.close(err_w)
+        handle.wake_fd = wake_w
+        handle.stderr_inode = os.fstat(err_r).st_ino
+        self._register(handle)
+        log.info("worker %s booting (%s)", token, role)
+        self.track(self._watch(handle, handle.process.wait()), f"worker-{token}-watch")
+        self.track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
+        return handle
+
+    async def _restore(self, image: Snapshot, role: str) -> WorkerHandle:
+        token = uuid.uuid4().hex[:12]
+        handle = WorkerHandle(token, start_kind="snapshot", role=role)
+        handle.image_id = image.id
+        wake_r, wake_w = os.pipe()
+        err_r, err_w = os.pipe()
+        # Its identity waits in the pipe, so the clone reads it the moment CRIU resumes it.
+        os.write(wake_w, orjson.dumps({"token": token, "connect": str(self.socket_path)}) + b"\n")
+        self._register(handle)
+        t0 = time.perf_counter()
+        try:
+            pid, pages = await criu.restore(self.criu.path or "criu", Path(image.path),
+                                            {wake_r: image.wake_pipe, err_w: image.stderr_pipe},
+                                            self.config.run_dir / f"restore-{token}.pid", self.config.lazy_pages)
+        except BaseException:
+            self._unregister(handle)
+            for fd in (wake_r, wake_w, err_r, err_w):
+                os.close(fd)
+            raise
+        handle.restore_s = time.perf_counter() - t0
+        if pages is not None:
+            self.track(_finish_page_server(pages, Path(image.path), token), f"lazy-pages-{token}")
+        os.close(wake_r)
+        os.close(err_w)
+        handle.pid = pid
+        handle.wake_fd = wake_w
+        handle.stderr_inode = os.fstat(err_r).st_ino
+        self.track(self._watch(handle, processes.wait_pid(pid)), f"worker-{token}-watch")
+        self.track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
+        return handle
+
+    # -- state others read
+
+    def ready_workers(self) -> list[WorkerHandle]:
+        return [w for w in self.workers.values() if w.ready.is_set() and not w.dead]
+
+    def kill(self, handle: WorkerHandle, reason: str) -> None:
+        log.warning("killing worker %s (pid %s): %s", handle.token, handle.pid, reason)
+        handle.mark_dead(reason)
+        handle.kill(reason)
+
+    def fallback(self, reason: str) -> None:
+        if self.restore_fallback is None:
+            log.warning("workers will boot without snapshots: %s", reason)
+        self.restore_fallback = reason
+
+    async def wait_changed(self, timeout: float) -> None:
+        """Returns when a worker came, went or freed a slot, or after ``timeout``."""
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def track(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Runs ``coro`` in the background; the supervisor cancels it when it stops."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- internals
+
+    def _register(self, handle: WorkerHandle) -> None:
+        (self.templates if handle.role == "template" else self.workers)[handle.token] = handle
+        self.starts[handle.start_kind] += 1
+
+    def _unregister(self, handle: WorkerHandle) -> None:
+        self.workers.pop(handle.token, None)
+        self.templates.pop(handle.token, None)
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            hello = await asyncio.wait_for(protocol.read_hello(reader), 10)
+        except (TimeoutError, asyncio.IncompleteReadError, protocol.ProtocolError):
+            writer.close()
+            return
+        handle = self.workers.get(hello.token) or self.templates.get(hello.token)
+        if handle is None or handle.dead:
+            writer.close()
+            return
+        handle.attach(reader, writer, hello, processes.peer_pid(writer))
+        self.boot_failures = 0
+        log.info("worker %s ready in %.3f s (%s, pid %s)", handle.token, handle.ready_after_s or 0,
+                 handle.start_kind, handle.pid)
+        self.on_ready(handle)
+        self.notify()
+
+    async def _watch(self, handle: WorkerHandle, exited: Awaitable[int]) -> None:
+        exit_task = asyncio.ensure_future(exited)
+        ready_task = asyncio.ensure_future(handle.ready.wait())
+        await asyncio.wait({exit_task, ready_task}, timeout=self.config.boot_timeout_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+        ready_task.cancel()
+        if not exit_task.done() and handle.ready_after_s is None:
+            self.kill(handle, f"did not say hello within {self.config.boot_timeout_s:.0f} s")
+        code = await exit_task
+        if handle.process is not None and handle.pid:
+            processes.reap(handle.pid)  # in case it outlived its unshare and was reparented to us
+        was_ready = handle.ready_after_s is not None
+        handle.mark_dead(f"exited with {code}")
+        handle.close_fds()
+        self._unregister(handle)
+        if self._stopping or handle.role == "template":
+            return
+        if handle.kill_reason:
+            log.info("worker %s (pid %s) stopped: %s", handle.token, handle.pid, handle.kill_reason)
+        else:
+            hint = " (perhaps out of memory?)" if code == -signal.SIGKILL else ""
+            log.warning("worker %s (pid %s) exited with %s%s", handle.token, handle.pid, code, hint)
+        if not was_ready:
+            self.boot_failures += 1
+            if self.boot_failures >= MAX_BOOT_FAILURES:
+                self.halted_reason = (f"workers failed to start {self.boot_failures} times in a row; "
+                                      "see the gateway log for the worker's error")
+                log.error(self.halted_reason)
+                self.notify()
+                return
+        if handle.role == "member":
+            await self.start_worker()
+        self.notify()
+
+    async def _heartbeat(self) -> None:
+        """Calls in flight have their own deadline (the scheduler's); an idle worker has none,
+        so it is asked to describe itself now and then."""
+        while not self._stopping:
+            await asyncio.sleep(HEARTBEAT_S)
+            idle = [w for w in self.ready_workers() if w.pending == 0]
+            if idle:
+                await asyncio.gather(*(self._probe(w) for w in idle))
+
+    async def _probe(self, handle: WorkerHandle) -> None:
+        try:
+            await asyncio.wait_for(handle.request(Op.DESCRIBE), HEARTBEAT_TIMEOUT_S)
+        except TimeoutError:
+            if not handle.dead:
+                self.kill(handle, f"did not answer a heartbeat within {HEARTBEAT_TIMEOUT_S:.0f} s while idle")
+        except WorkerLost:
+            pass  # its watcher replaces it
+
+    async def _forward_stderr(self, handle: WorkerHandle, fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                    os.fdopen(fd, "rb", buffering=0))
+        try:
+            async for line in reader:
+                log.info("[worker %s] %s", handle.token, line.decode(errors="replace").rstrip())
+        finally:
+            transport.close()
+
+
+async def _finish_page_server(pages: asyncio.subprocess.Process, images: Path, token: str) -> None:
+    """The page server exits once every page is in the clone (or the clone is gone)."""
+    code = await pages.wait()
+    if code != 0:
+        log.warning("lazy page server of worker %s exited with %s (see %s)", token, code,
+                    images / f"lazy-restore-{token}.log")
+    else:
+        (images / f"lazy-restore-{token}.log").unlink(missing_ok=True)
+
+
+async def _exited(handle: WorkerHandle, timeout: float) -> bool:
+    try:
+        if handle.process is not None:
+            await asyncio.wait_for(handle.process.wait(), timeout)
+        elif handle.pid is not None:
+            await asyncio.wait_for(processes.wait_pid(handle.pid), timeout)
+        return True
+    except TimeoutError:
+        return False

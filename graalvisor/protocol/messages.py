@@ -1,0 +1,231 @@
+"""What the frames carry: the ops, each op's fields, the worker's hello and its replies.
+
+Nothing outside this module writes an op's name or a reply's keys: a typo is a TypeError
+where the request is made, not a worker answering "unknown op" at run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from graalvisor.protocol.frames import ProtocolError, encode_reply, encode_request, json_object, read_reply
+
+
+class Op(enum.StrEnum):
+    HELLO = "hello"  # worker to gateway, unsolicited: the only message that is not a reply
+    DEPLOY = "deploy"
+    UNDEPLOY = "undeploy"
+    INVOKE = "invoke"
+    PARK = "park"
+    SETTLE = "settle"
+    REHEARSE_WAKE = "rehearse_wake"
+    HOLD_BLANKS = "hold_blanks"
+    DESCRIBE = "describe"
+
+
+# -- requests: the fields of each op the gateway sends
+
+
+@dataclass(frozen=True, slots=True)
+class NoFields:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Deploy:
+    spec: dict[str, Any]  # built by api.artifacts.load_spec; read by the Java side's Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Undeploy:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invoke:
+    key: str
+    params: str  # the caller's JSON, passed to the guest untouched
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    limit_s: float = 30.0
+
+
+FIELDS: dict[Op, type[Any]] = {
+    Op.DEPLOY: Deploy,
+    Op.UNDEPLOY: Undeploy,
+    Op.INVOKE: Invoke,
+    Op.PARK: NoFields,
+    Op.SETTLE: Settle,
+    Op.REHEARSE_WAKE: NoFields,
+    Op.HOLD_BLANKS: NoFields,
+    Op.DESCRIBE: NoFields,
+}
+
+
+def request_frame(op: Op, request_id: int | None, **fields: Any) -> bytes:
+    """A request frame; the fields are checked against the op's (a TypeError names a wrong one).
+    No id: nothing answers (fire and forget)."""
+    kind = FIELDS.get(op)
+    if kind is None:
+        raise TypeError(f"{op!r} is not a request")
+    kind(**fields)
+    message: dict[str, Any] = {"op": op.value, **fields}
+    if request_id is not None:
+        message["id"] = request_id
+    return encode_request(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    op: Op
+    id: int | None
+    args: Any  # the op's fields: an instance of FIELDS[op]
+
+    @classmethod
+    def parse(cls, message: Mapping[str, Any]) -> Request:
+        """The worker's side of :func:`request_frame`. Raises ProtocolError for an unknown op or
+        fields that do not fit it; ``message["id"]`` stays readable to answer with."""
+        fields = {k: v for k, v in message.items() if k not in ("op", "id")}
+        try:
+            op = Op(str(message.get("op")))
+            args = FIELDS[op](**fields)
+        except (ValueError, KeyError):
+            raise ProtocolError(f"unknown op {message.get('op')!r}") from None
+        except TypeError as e:
+            raise ProtocolError(f"bad fields for {message.get('op')!r}: {e}") from None
+        request_id = message.get("id")
+        return cls(op, request_id if isinstance(request_id, int) else None, args)
+
+
+# -- worker to gateway
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    token: str
+    pid: int | None = None
+    runtime: dict[str, Any] = field(default_factory=dict)  # Isolates.describe() as it was at start
+    restored: bool = False
+
+    def frame(self) -> bytes:
+        return encode_reply(orjson.dumps({"op": Op.HELLO.value, "token": self.token, "pid": self.pid,
+                                          "runtime": self.runtime, "restored": self.restored}))
+
+    @classmethod
+    def parse(cls, meta: Mapping[str, Any]) -> Hello:
+        token, pid, runtime = meta.get("token"), meta.get("pid"), meta.get("runtime", {})
+        if meta.get("op") != Op.HELLO or not isinstance(token, str):
+            raise ProtocolError("the first frame from a worker must be its hello")
+        if not (pid is None or isinstance(pid, int)) or not isinstance(runtime, dict):
+            raise ProtocolError("a hello's pid or runtime has the wrong type")
+        return cls(token, pid, runtime, bool(meta.get("restored", False)))
+
+
+async def read_hello(reader: asyncio.StreamReader) -> Hello:
+    """The first frame on a new connection, which says which worker it is."""
+    meta, _ = await read_reply(reader)
+    return Hello.parse(meta)
+
+
+# The meta's own keys; any other key is the op's data (describe's runtime, settle's settled_s).
+_FIELDS = ("ok", "kind", "message", "type", "line", "start", "init_ns", "run_ns", "logs")
+_RESERVED = frozenset((*_FIELDS, "id", "op"))
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A worker's answer to one request. Java's Outcome writes the same meta keys."""
+
+    ok: bool
+    kind: str | None = None  # a failure's kind: error, timeout, load, not_deployed, internal, exit...
+    message: str = ""
+    type: str | None = None  # the guest's exception type
+    line: int | None = None  # where in the function it was raised
+    start: str | None = None  # warm | isolate
+    init_ns: int = 0
+    run_ns: int = 0
+    logs: tuple[str, ...] = ()
+    result: bytes | None = None  # the function's JSON result, bytes as the guest wrote them
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        clash = _RESERVED.intersection(self.data)
+        if clash:
+            raise ValueError(f"reply data may not use the meta's own keys: {sorted(clash)}")
+
+    @classmethod
+    def success(cls, result: bytes | None = None, **data: Any) -> Reply:
+        return cls(True, result=result, data=data)
+
+    @classmethod
+    def failure(cls, kind: str, message: str, **data: Any) -> Reply:
+        return cls(False, kind=kind, message=message, data=data)
+
+    def meta(self, request_id: int | None = None) -> dict[str, Any]:
+        """The JSON object that goes before the result; default fields are left out."""
+        meta: dict[str, Any] = {} if request_id is None else {"id": request_id}
+        meta["ok"] = self.ok
+        for name in _FIELDS[1:]:
+            value = getattr(self, name)
+            if value not in (None, "", 0, ()):
+                meta[name] = value
+        meta.update(self.data)
+        return meta
+
+    def frame(self, request_id: int | None) -> bytes:
+        return encode_reply(orjson.dumps(self.meta(request_id)), self.result)
+
+    @classmethod
+    def parse(cls, meta: Mapping[str, Any], result: bytes | None = None) -> Reply:
+        """A reply from its meta (a request id in it is dropped) and its result bytes."""
+        try:
+            return cls(
+                ok=_typed(meta, "ok", bool, False, required=True),
+                kind=_typed(meta, "kind", str, None),
+                message=_typed(meta, "message", str, ""),
+                type=_typed(meta, "type", str, None),
+                line=_typed(meta, "line", int, None),
+                start=_typed(meta, "start", str, None),
+                init_ns=_typed(meta, "init_ns", int, 0),
+                run_ns=_typed(meta, "run_ns", int, 0),
+                logs=_logs(meta),
+                result=result or None,
+                data={k: v for k, v in meta.items() if k not in _RESERVED},
+            )
+        except TypeError as e:
+            raise ProtocolError(str(e)) from None
+
+    @classmethod
+    def from_outcome(cls, outcome: str) -> Reply:
+        """What a Java call returned: the meta, compact JSON, then a newline and the result if
+        there is one. Compact JSON holds no raw newline, so the first one splits them."""
+        meta, newline, result = outcome.partition("\n")
+        return cls.parse(json_object(meta.encode()), result.encode() if newline else None)
+
+
+def _typed(meta: Mapping[str, Any], key: str, kind: type[Any], default: Any, required: bool = False) -> Any:
+    value = meta.get(key)
+    if value is None:
+        if required:
+            raise TypeError(f"a reply has no {key!r}")
+        return default
+    # bool is an int in Python: a line or a time of True is a bug on the worker's side.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"a reply's {key!r} is {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def _logs(meta: Mapping[str, Any]) -> tuple[str, ...]:
+    logs = _typed(meta, "logs", list, [])
+    if not all(isinstance(line, str) for line in logs):
+        raise TypeError("a reply's logs must be strings")
+    return tuple(logs)

@@ -1,0 +1,168 @@
+"""Placement without processes: real WorkerHandles, a supervisor that only keeps the list."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graalvisor.config import Config
+from graalvisor.pool.handle import NoWorker, WorkerHandle
+from graalvisor.pool.placement import Placement
+from graalvisor.pool.snapshots import Snapshot
+from graalvisor.pool.supervisor import Supervisor
+from graalvisor.protocol.messages import Reply
+
+
+class FakeSupervisor(Supervisor):
+    """A real supervisor that starts no processes: start_worker records what was asked for."""
+
+    def __init__(self, config: Config, handles: list[WorkerHandle]) -> None:
+        super().__init__(config)
+        self.workers = {h.token: h for h in handles}
+        self.started: list[tuple[str, Snapshot | None]] = []
+
+    async def start_worker(self, role: str = "member", how: str = "auto",
+                           image: Snapshot | None = None) -> WorkerHandle:
+        self.started.append((role, image))
+        handle = ready_handle(f"extra{len(self.started)}", role)
+        self.workers[handle.token] = handle
+        self.notify()  # as a hello does
+        return handle
+
+
+def ready_handle(token: str, role: str = "member") -> WorkerHandle:
+    handle = WorkerHandle(token, start_kind="boot", role=role)
+    handle.ready.set()
+    return handle
+
+
+def loaded(handle: WorkerHandle, key: str) -> None:
+    future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+    future.set_result(Reply(ok=True))
+    handle.loaded[key] = future
+
+
+def placement(handles: list[WorkerHandle], tmp_path: Path, threads: int = 2, max_workers: int = 2,
+              image: Snapshot | None = None) -> tuple[Placement, FakeSupervisor]:
+    config = Config(data_dir=tmp_path, workers=len(handles), worker_threads=threads, max_workers=max_workers)
+    sup = FakeSupervisor(config, handles)
+
+    async def spec_for(key: str) -> dict[str, Any]:
+        return {"key": key}
+
+    return Placement(config, sup, spec_for, lambda key: image), sup
+
+
+def test_prefers_a_worker_that_holds_the_version(tmp_path: Path) -> None:
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        loaded(b, "f@1")
+        p, _ = placement([a, b], tmp_path)
+        assert await p.acquire("f@1", 1) is b
+        assert b.inflight == 1
+        # b now has one call in flight; a cold load on a still counts as more work
+        assert await p.acquire("f@1", 1) is b
+        assert await p.acquire("f@1", 1) is a  # b is at its cap of 2
+
+    asyncio.run(main())
+
+
+def test_least_busy_when_nobody_holds_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        a.inflight = 1
+        p, _ = placement([a, b], tmp_path)
+        assert await p.acquire("g@1", 1) is b
+
+    asyncio.run(main())
+
+
+def test_a_saturated_pool_scales_out_once_with_the_functions_image(tmp_path: Path) -> None:
+    async def main() -> None:
+        a = ready_handle("a")
+        a.inflight = 2
+        image = Snapshot("img", "function", "rt", "f@1", 0.0, 0, 0.0, 0, 0, "/x")
+        p, sup = placement([a], tmp_path, max_workers=3, image=image)
+        got = await p.acquire("f@1", 2)
+        assert got.role == "extra"
+        assert sup.started == [("extra", image)]
+
+    asyncio.run(main())
+
+
+def test_release_wakes_a_waiting_caller(tmp_path: Path) -> None:
+    async def main() -> None:
+        a = ready_handle("a")
+        p, _ = placement([a], tmp_path, threads=1, max_workers=1)
+        first = await p.acquire("f@1", 1)
+        waiter = asyncio.ensure_future(p.acquire("f@1", 5))
+        await asyncio.sleep(0.01)
+        assert not waiter.done()
+        p.release(first)
+        assert await asyncio.wait_for(waiter, 1) is a
+        assert a.inflight == 1
+
+    asyncio.run(main())
+
+
+def test_no_free_slot_in_time_is_no_worker(tmp_path: Path) -> None:
+    async def main() -> None:
+        a = ready_handle("a")
+        a.inflight = 1
+        p, _ = placement([a], tmp_path, threads=1, max_workers=1)
+        with pytest.raises(NoWorker, match="busy"):
+            await p.acquire("f@1", 0.05)
+
+    asyncio.run(main())
+
+
+def test_halted_pool_says_why(tmp_path: Path) -> None:
+    async def main() -> None:
+        p, sup = placement([ready_handle("a")], tmp_path)
+        sup.halted_reason = "workers failed to start 3 times in a row"
+        with pytest.raises(NoWorker, match="3 times"):
+            await p.acquire("f@1", 1)
+
+    asyncio.run(main())
+
+
+def test_concurrent_loads_share_one_deploy_and_failures_are_not_cached(tmp_path: Path) -> None:
+    async def main() -> None:
+        a = ready_handle("a")
+        p, _ = placement([a], tmp_path)
+        calls: list[dict[str, Any]] = []
+        outcomes = [Reply(ok=False, kind="load", message="SyntaxError"), Reply(ok=True)]
+
+        async def request(op: Any, **fields: Any) -> Reply:
+            calls.append(fields)
+            await asyncio.sleep(0.01)
+            return outcomes[len(calls) - 1]
+
+        a.request = request  # type: ignore[method-assign]
+        first = await asyncio.gather(p.ensure_loaded(a, "f@1"), p.ensure_loaded(a, "f@1"))
+        assert [r.ok for r in first] == [False, False]
+        assert len(calls) == 1 and calls[0]["spec"] == {"key": "f@1"}
+        assert "f@1" not in a.loaded  # the next call retries
+        assert (await p.ensure_loaded(a, "f@1")).ok
+        assert "f@1" in a.loaded and len(calls) == 2
+
+    asyncio.run(main())
+
+
+def test_forget_unloads_everywhere(tmp_path: Path) -> None:
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        loaded(a, "f@1")
+        loaded(b, "f@1")
+        p, _ = placement([a, b], tmp_path)
+        sent: list[tuple[Any, dict[str, Any]]] = []
+        for h in (a, b):
+            h.send = lambda op, **f: sent.append((op, f))  # type: ignore[method-assign]
+        p.forget(["f@1"])
+        assert "f@1" not in a.loaded and "f@1" not in b.loaded
+        assert [f for _, f in sent] == [{"key": "f@1"}, {"key": "f@1"}]
+
+    asyncio.run(main())
