@@ -13,7 +13,7 @@ CRIU := .cache/criu/bin/criu
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: all setup build run test lint bench bench-micro bench-coldstart clean
+.PHONY: all setup build run test lint bench bench-micro bench-coldstart bench-coldcall clean
 
 all: setup
 
@@ -60,6 +60,9 @@ bench-micro: setup
 
 bench-coldstart: setup
 	$(PY) -m bench.coldstart
+
+bench-coldcall: setup
+	$(PY) -m bench.coldcall
 
 clean:
 	rm -rf isolates/target build $(EXAMPLES_JAR)

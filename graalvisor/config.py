@@ -69,6 +69,10 @@ class Config:
                                        help="take a function image of a JS or Python version once it has answered "
                                             "this many calls (0: only POST /functions/{name}/snapshot)")
 
+    # The base image's warm-up: the corpus (graalvisor/warmup) runs until the JIT compilers are
+    # quiet, at most this long; 0 warms with a trivial hello per language only.
+    base_warmup_s: float = option(120.0, help="longest the base image's warm-up corpus may run (0: a hello only)")
+
     def __post_init__(self) -> None:
         # criu resolves relative paths against its image dir, not our working directory.
         self.data_dir = Path(self.data_dir).resolve()

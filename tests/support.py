@@ -22,7 +22,9 @@ from graalvisor.worker.jvm import find_java_home
 __all__ = ["Daemon", "build_jar", "deploy", "java_upload", "js_upload", "python_upload", "run_daemon"]
 
 # A smaller heap than the default, so several test daemons fit; extra workers stop soon when idle.
-TEST_FLAGS = ("--worker-heap-mb", "768", "--keep-alive-s", "30")
+# Base images warm with a hello only (the corpus would take a core for a minute or more per
+# daemon); test_snapshots.py runs the corpus once, with a short budget.
+TEST_FLAGS = ("--worker-heap-mb", "768", "--keep-alive-s", "30", "--base-warmup-s", "0")
 
 
 @contextlib.contextmanager

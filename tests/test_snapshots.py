@@ -206,3 +206,28 @@ def test_a_busy_guest_function_gets_its_own_image(daemon: Daemon, hello_jar: byt
         assert r.status_code == 200 and r.json() == {"n": 42}, r.text
         workers = c.get("/healthz").json()["workers"]
         assert any(w["image"] == mine[0]["id"] for w in workers), workers
+
+
+def test_the_corpus_warms_the_base_image_and_booted_members_are_swapped_for_clones(data_root: Path,
+                                                                                    hello_jar: bytes) -> None:
+    with run_daemon(data_root / "corpus", workers=1, extra=["--base-warmup-s", "15"]) as d, d.client() as c:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            health = c.get("/healthz").json()
+            members = [w for w in health["workers"] if w["role"] == "member"]
+            if health["snapshots"]["base"] and members and all(w["start"] == "snapshot" for w in members):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"the booted member was not replaced by a clone: {health}")
+        assert len(members) == 1 and members[0]["ready"]
+        assert health["worker_starts"]["boot"] == 2  # the first member and the template, nothing since
+        log = d.log()
+        assert "corpus calls per language" in log, log[-3000:]
+        assert "replaced by a clone of the base image" in log
+        deploy(c, "w-js", js("return {v: p.n * 2};"))
+        deploy(c, "w-py", python_upload("def main(a):\n    return {'v': a['n'] * 3}\n"))
+        deploy(c, "w-java", java_upload(hello_jar, "t.Hello"))
+        assert c.post("/invoke/w-js", json={"n": 2}).json() == {"v": 4}
+        assert c.post("/invoke/w-py", json={"n": 2}).json() == {"v": 6}
+        assert c.post("/invoke/w-java", json={"name": "x"}).json() == {"greeting": "hello x"}

@@ -40,7 +40,7 @@ def bare_server(work_dir: Path) -> Iterator[ServerProcess]:
         server.stop(5)
 
 
-def _cpu_quiet(pids: list[int], deadline: float, threshold_pct: float = 15.0, quiet_s: float = 2.0) -> None:
+def cpu_quiet(pids: list[int], deadline: float, threshold_pct: float = 15.0, quiet_s: float = 2.0) -> None:
     """Waits until no worker uses more than ``threshold_pct`` of a core for ``quiet_s`` (only observes them)."""
     procs = []
     for pid in pids:
@@ -84,6 +84,6 @@ def settle(client: httpx.Client, max_s: float) -> str:
             break
         base = "base image still being made"
         time.sleep(0.5)
-    _cpu_quiet(worker_pids(client.get("/healthz").json()), deadline)
+    cpu_quiet(worker_pids(client.get("/healthz").json()), deadline)
     waited = time.monotonic() - t0
     return f"{waited:.1f} s ({base}{'; cap reached' if waited >= max_s - 0.5 else ''})"

@@ -47,7 +47,7 @@ class Placement:
             if sup.halted_reason:
                 raise NoWorker(sup.halted_reason)
             ready = sup.ready_workers()
-            free = [w for w in ready if w.inflight < cap]
+            free = [w for w in ready if w.inflight < cap and w.role != "retiring"]
             if free:
                 best = min(free, key=lambda w: w.inflight + (0 if key in w.loaded else LOAD_PENALTY))
                 self._take(best)

@@ -40,6 +40,8 @@ class Pool:
         self.supervisor = Supervisor(config)
         self.templates = Templates(config, self.supervisor, spec_for)
         self.placement = Placement(config, self.supervisor, spec_for, self.templates.for_function)
+        self.templates.on_base_made = lambda: self.supervisor.track(self.supervisor.renew_booted_members(),
+                                                                    "renew-members")
 
     async def start(self) -> None:
         await self.supervisor.start()

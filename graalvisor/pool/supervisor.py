@@ -157,6 +157,28 @@ class Supervisor:
         self.track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
         return handle
 
+    async def renew_booted_members(self) -> None:
+        """Once the base image exists, members that had to boot (a new runtime's first start) are
+        swapped for clones of it: a booted JVM is cold, a clone starts as warm as the template.
+        Each old member serves until its replacement is ready and it has nothing in flight."""
+        for old in [w for w in self.workers.values() if w.role == "member" and w.start_kind == "boot"]:
+            if self._stopping or self.base_image() is None:
+                return
+            new = await self.start_worker("member")
+            if new.start_kind != "snapshot":
+                self.kill(new, "restore fell back to boot; the booted member stays")
+                return
+            await _first(new.ready.wait(), new.gone.wait(), timeout=self.config.boot_timeout_s)
+            if not new.ready.is_set():
+                return  # the clone did not come up; the booted member keeps serving
+            old.role = "retiring"  # takes no new calls, and its exit starts no replacement
+            while not old.dead and (old.inflight or old.pending):
+                await self.wait_changed(1.0)
+            if not old.dead:
+                old.mark_dead("replaced by a clone of the base image")
+                old.kill("replaced by a clone of the base image")
+                log.info("member %s (booted) replaced by %s (restored)", old.token, new.token)
+
     # -- state others read
 
     def ready_workers(self) -> list[WorkerHandle]:
@@ -288,6 +310,14 @@ async def _finish_page_server(pages: asyncio.subprocess.Process, images: Path, t
                     images / f"lazy-restore-{token}.log")
     else:
         (images / f"lazy-restore-{token}.log").unlink(missing_ok=True)
+
+
+async def _first(*waits: Coroutine[Any, Any, Any], timeout: float) -> None:
+    """Returns when the first of ``waits`` is done, or after ``timeout``; cancels the rest."""
+    tasks = {asyncio.ensure_future(w) for w in waits}
+    _, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
 
 
 async def _exited(handle: WorkerHandle, timeout: float) -> bool:

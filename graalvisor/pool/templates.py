@@ -17,13 +17,14 @@ from typing import Any
 
 import orjson
 
-from graalvisor.config import Config
+from graalvisor.config import Config, isolates_jar
 from graalvisor.pool import criu, rebase
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.placement import SpecFor
 from graalvisor.pool.snapshots import Snapshot, SnapshotStore, runtime_key
 from graalvisor.pool.supervisor import Supervisor
 from graalvisor.protocol.messages import Op
+from graalvisor.warmup import source as corpus_source
 
 log = logging.getLogger("graalvisor.pool")
 
@@ -36,6 +37,12 @@ WARMUP_BUDGET_S = 10.0
 PROBES = 5
 PROBE_SETTLE_S = 5.0
 QUIET_S = 0.5  # a settle this short saw no compilation at all (three quiet 100 ms windows)
+# The corpus runs in rounds of this many calls per language, until the compilers go quiet: past
+# Truffle's first tier (400 calls) for the corpus' call targets before the first look.
+CORPUS_ROUND = 50
+CORPUS_MIN_CALLS = 500
+CORPUS_SIZES = (20, 200, 50, 800, 100)
+WARMUP_JAVA = "dev.graalvisor.isolates.Warmup"
 BASE_SOURCES = {"js": "function main(p) { return {ok: true}; }",
                 "python": "def main(args):\n    return {'ok': True}\n"}
 
@@ -53,6 +60,8 @@ class Templates:
         self._base_lock = asyncio.Lock()
         # One template at a time: each takes a core and a worker's memory while it warms.
         self._image_lock = asyncio.Lock()
+        self.base_made_s: float | None = None  # how long the last base image took, warm-up and dump
+        self.on_base_made: Callable[[], None] = lambda: None
         self._answered: dict[str, int] = {}  # version key -> calls answered, toward its own image
         self._imaged: set[str] = set()  # version keys whose automatic image is made or being made
         supervisor.base_image = self.base
@@ -188,29 +197,77 @@ class Templates:
             if self.base() is not None:
                 return
             try:
-                await self._make("base", _warm_base)
+                t0 = time.monotonic()
+                await self._make("base", lambda template: _warm_base(template, self.config))
+                self.base_made_s = time.monotonic() - t0
+                self.on_base_made()
             except Exception as e:  # the pool keeps booting; say why once
                 self.supervisor.fallback(f"could not make a base image: {e}")
 
 
-async def _warm_base(template: WorkerHandle) -> None:
-    """Initialises both guest languages in the shared engine and waits for the pre-created
-    GraalPy contexts, so a restored worker has nothing left to warm."""
-    for language, source in BASE_SOURCES.items():
-        key = f"__warmup-{language}"
-        loaded = await template.request(Op.DEPLOY, spec={
-            "key": key, "language": language, "entrypoint": "main", "isolation": "instance", "env": {},
-            "source": source})
-        if not loaded.ok:
-            raise criu.CriuError(f"warm-up deploy failed: {loaded.message}")
-        for _ in range(3):
-            await template.request(Op.INVOKE, key=key, params="{}", timeout_ms=60_000)
+async def _warm_base(template: WorkerHandle, config: Config) -> None:
+    """Warms the shared runtime, not any one function: the corpus runs in every language until
+    a round of calls leaves HotSpot's and Truffle's compilers idle (C2 has compiled the Truffle
+    interpreters and the Graal compiler; the languages' builtins are compiled), within the
+    budget. Then it waits for the pre-created GraalPy contexts, so a clone has nothing to make."""
+    deployed = await _deploy_corpus(template, config)
+    if config.base_warmup_s <= 0:
+        for key in deployed:
+            for _ in range(3):
+                await template.request(Op.INVOKE, key=key, params="{}", timeout_ms=60_000)
+    else:
+        await _run_corpus(template, deployed, config.base_warmup_s)
+    for key in deployed:
         template.send(Op.UNDEPLOY, key=key)
     for _ in range(600):
         runtime = await template.request(Op.DESCRIBE)
         if runtime.data.get("python_blanks_ready", 0) >= 1:
             return
         await asyncio.sleep(0.1)
+
+
+async def _deploy_corpus(template: WorkerHandle, config: Config) -> list[str]:
+    specs: list[dict[str, Any]] = [
+        {"key": f"__warmup-{language}", "language": language, "entrypoint": "main", "isolation": "instance",
+         "env": {}, "source": corpus_source(language) if config.base_warmup_s > 0 else BASE_SOURCES[language]}
+        for language in ("js", "python")]
+    if config.base_warmup_s > 0:
+        specs.append({"key": "__warmup-java", "language": "java", "entrypoint": WARMUP_JAVA, "isolation": "instance",
+                      "env": {}, "artifact_path": str(isolates_jar(config.isolates_dir))})
+    for spec in specs:
+        loaded = await template.request(Op.DEPLOY, spec=spec)
+        if not loaded.ok:
+            raise criu.CriuError(f"warm-up deploy of {spec['key']} failed: {loaded.message}")
+    return [str(spec["key"]) for spec in specs]
+
+
+async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) -> None:
+    """Rounds of corpus calls in every language at once (sizes and seeds vary, so more paths
+    run), each followed by a short settle; done once a round leaves the compilers idle."""
+    t0 = time.monotonic()
+    deadline = t0 + budget_s
+    calls = 0
+    rounds = 0
+
+    async def run(key: str, round_no: int) -> None:
+        for i in range(CORPUS_ROUND):
+            n = CORPUS_SIZES[(i + round_no) % len(CORPUS_SIZES)]
+            params = orjson.dumps({"n": n, "seed": 7 + i + 97 * round_no}).decode()
+            reply = await template.request(Op.INVOKE, key=key, params=params, timeout_ms=60_000)
+            if not reply.ok:
+                raise criu.CriuError(f"the warm-up corpus failed in {key}: {reply.message}")
+
+    while time.monotonic() < deadline:
+        await asyncio.gather(*(run(key, rounds) for key in keys))
+        rounds += 1
+        calls += CORPUS_ROUND
+        if calls < CORPUS_MIN_CALLS:
+            continue
+        settled = await template.request(Op.SETTLE, limit_s=max(0.5, min(PROBE_SETTLE_S, deadline - time.monotonic())))
+        if settled.data.get("settled_s", QUIET_S) < QUIET_S:
+            break
+    log.info("base template: %d corpus calls per language in %.1f s (%s)", calls, time.monotonic() - t0,
+             "compilers idle" if time.monotonic() < deadline else "budget spent")
 
 
 async def _quiet_after_a_call(template: WorkerHandle, key: str, params: str, timeout_ms: int) -> None:

@@ -1,0 +1,188 @@
+"""First call of a never-seen function: graalvisor against a fresh stock process, in one run.
+
+    python -m bench.coldcall [--languages js,python,java] [--functions bfs,html] [--target-ms 30]
+                             [--base-warmup-s 120] [--json out.json]
+
+For each suite function and language, on a settled daemon (its base image made, every member a
+clone of it, its CPU quiet): deploy the function under a name and source it has never seen, then
+time its first call at the client; call it until the 10th and time that too. The stock side
+starts a fresh node / python3 / java process running the same code (the baseline's instance
+hosts) and times spawn-to-first-result, then its own 10th call. Ratios are graalvisor / stock:
+under 1 is graalvisor faster. The input size makes the stock runtime's warm run take about
+``--target-ms`` (bench/replay/costs.json). Automatic function images are off: this measures how
+warm the shared runtime is, not a per-function image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench.baseline.instances import Instance, command
+from bench.microbench.daemon import cpu_quiet
+from bench.replay.costs import load_costs, size_for
+from bench.replay.suite import BY_NAME, LANGUAGES, SUITE, SuiteFunction, build_suite_jar, deploy_body, source_path
+from bench.stats import percentile
+from graalvisor.launcher import Daemon, running_daemon, worker_pids
+
+console = Console(width=160)
+LATER_CALL = 10
+
+
+@dataclass
+class Row:
+    function: str
+    language: str
+    n: int
+    gv_first_ms: float
+    stock_first_ms: float
+    gv_later_ms: float
+    stock_later_ms: float
+    start: str  # graalvisor's X-Start of the first call
+
+    @property
+    def first_ratio(self) -> float:
+        return self.gv_first_ms / self.stock_first_ms
+
+    @property
+    def later_ratio(self) -> float:
+        return self.gv_later_ms / self.stock_later_ms
+
+
+def wait_warm_pool(daemon: Daemon, timeout_s: float) -> float:
+    """Until the base image exists and every member restored from it; returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        health = daemon.healthz()
+        snapshots = health.get("snapshots", {})
+        if not health.get("criu", {}).get("available") or snapshots.get("booting_because"):
+            console.print(f"[yellow]no snapshots: {snapshots.get('booting_because') or health['criu']['message']}")
+            return time.monotonic() - t0
+        members = [w for w in health["workers"] if w["role"] == "member"]
+        if snapshots.get("base") and members and all(w["start"] == "snapshot" and w["ready"] for w in members):
+            return time.monotonic() - t0
+        time.sleep(0.5)
+    raise SystemExit(f"the base image and its clones were not ready after {timeout_s:.0f} s")
+
+
+def settle(daemon: Daemon, max_s: float = 60) -> None:
+    cpu_quiet(worker_pids(daemon.healthz()), time.monotonic() + max_s)
+
+
+def timed_call(client: httpx.Client, name: str, params: dict[str, Any]) -> tuple[float, httpx.Response]:
+    t0 = time.perf_counter()
+    response = client.post(f"/invoke/{name}", json=params)
+    ms = (time.perf_counter() - t0) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{name}: {response.status_code} {response.text[:300]}")
+    return ms, response
+
+
+def graalvisor_side(daemon: Daemon, fn: SuiteFunction, language: str,
+                    params: dict[str, Any]) -> tuple[float, float, str]:
+    name = f"cc-{fn.name}-{language}-{uuid.uuid4().hex[:8]}"
+    with daemon.client(timeout=300) as client:
+        deployed = client.put(f"/functions/{name}", json=deploy_body(fn, language, name))
+        if deployed.status_code != 201:
+            raise SystemExit(f"deploy of {name}: {deployed.status_code} {deployed.text[:300]}")
+        settle(daemon, 10)  # what the deploy's load set off is not the call's to pay
+        first_ms, response = timed_call(client, name, params)
+        later_ms = first_ms
+        for _ in range(LATER_CALL - 1):
+            later_ms, _ = timed_call(client, name, params)
+        client.delete(f"/functions/{name}")
+    return first_ms, later_ms, response.headers.get("x-start", "?")
+
+
+async def stock_side(fn: SuiteFunction, language: str, params: dict[str, Any]) -> tuple[float, float]:
+    entry = fn.java_class if language == "java" else "main"
+    t0 = time.perf_counter()
+    inst = await Instance.start(fn.name, command(language, source_path(fn, language), entry))
+    try:
+        reply = await inst.invoke(params)
+        first_ms = (time.perf_counter() - t0) * 1000
+        if "error" in reply:
+            raise SystemExit(f"stock {language} {fn.name}: {reply['error']}")
+        later_ms = first_ms
+        for _ in range(LATER_CALL - 1):
+            t1 = time.perf_counter()
+            await inst.invoke(params)
+            later_ms = (time.perf_counter() - t1) * 1000
+    finally:
+        await inst.stop()
+    return first_ms, later_ms
+
+
+def render(rows: list[Row], startup_s: float) -> dict[str, Any]:
+    table = Table(title=f"first call of a never-seen function (platform start-up incl. base image: {startup_s:.1f} s)")
+    for col in ("function", "lang", "n", "start", "gv 1st ms", "stock 1st ms", "1st ratio",
+                f"gv {LATER_CALL}th ms", f"stock {LATER_CALL}th ms", f"{LATER_CALL}th ratio"):
+        table.add_column(col, justify="left" if col in ("function", "lang", "start") else "right")
+    for r in rows:
+        table.add_row(r.function, r.language, str(r.n), r.start, f"{r.gv_first_ms:.1f}", f"{r.stock_first_ms:.1f}",
+                      f"{r.first_ratio:.2f}", f"{r.gv_later_ms:.2f}", f"{r.stock_later_ms:.2f}", f"{r.later_ratio:.2f}")
+    console.print(table)
+    summary: dict[str, Any] = {"startup_s": round(startup_s, 1), "languages": {}}
+    for language in sorted({r.language for r in rows}):
+        lr = [r for r in rows if r.language == language]
+        first = [r.first_ratio for r in lr]
+        later = [r.later_ratio for r in lr]
+        summary["languages"][language] = {
+            "first_ratio_p50": round(percentile(first, 50), 2), "first_ratio_max": round(max(first), 2),
+            "later_ratio_p50": round(percentile(later, 50), 2), "later_ratio_max": round(max(later), 2)}
+        s = summary["languages"][language]
+        console.print(f"{language:>6}: first call {s['first_ratio_p50']}x stock at p50 "
+                      f"(worst {s['first_ratio_max']}x); "
+                      f"{LATER_CALL}th call {s['later_ratio_p50']}x stock's at p50 (worst {s['later_ratio_max']}x)")
+    return summary
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--languages", default=",".join(LANGUAGES))
+    p.add_argument("--functions", default=",".join(f.name for f in SUITE))
+    p.add_argument("--target-ms", type=float, default=30.0, help="stock warm run time the input size aims at")
+    p.add_argument("--base-warmup-s", type=float, default=None, help="the daemon's base warm-up budget")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--json", type=Path)
+    a = p.parse_args()
+    build_suite_jar()
+    costs = load_costs()
+    extra = ["--snapshot-after", "0"]
+    if a.base_warmup_s is not None:
+        extra += ["--base-warmup-s", str(a.base_warmup_s)]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="gv-coldcall-") as tmp:
+        t0 = time.monotonic()
+        with running_daemon(Path(tmp) / "data", a.workers, extra, log_path=Path(tmp) / "graalvisor.log",
+                            timeout_s=300) as daemon:
+            startup_s = time.monotonic() - t0 + wait_warm_pool(daemon, 900)
+            console.print(f"daemon up, base image made and members restored from it in {startup_s:.1f} s")
+            settle(daemon)
+            for language in a.languages.split(","):
+                for name in a.functions.split(","):
+                    fn = BY_NAME[name]
+                    n = size_for(fn, language, a.target_ms, costs) or fn.default_n
+                    params = {"n": n}
+                    gv_first, gv_later, start = graalvisor_side(daemon, fn, language, params)
+                    stock_first, stock_later = asyncio.run(stock_side(fn, language, params))
+                    rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start))
+                    console.print(f"  {language} {fn.name}: graalvisor {gv_first:.1f} ms, stock {stock_first:.1f} ms")
+    summary = render(rows, startup_s)
+    if a.json:
+        a.json.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
