@@ -1,7 +1,7 @@
 """First call of a never-seen function: graalvisor against a fresh stock process, in one run.
 
     python -m bench.coldcall [--languages js,python,java] [--functions bfs,html] [--target-ms 30]
-                             [--base-warmup-s 120] [--json out.json]
+                             [--base-warmup-s 120] [--ahead] [--json out.json]
 
 For each suite function and language, on a settled daemon (its base image made, every member a
 clone of it, its CPU quiet): deploy the function under a name and source it has never seen, then
@@ -9,8 +9,12 @@ time its first call at the client; call it until the 10th and time that too. The
 starts a fresh node / python3 / java process running the same code (the baseline's instance
 hosts) and times spawn-to-first-result, then its own 10th call. Ratios are graalvisor / stock:
 under 1 is graalvisor faster. The input size makes the stock runtime's warm run take about
-``--target-ms`` (bench/replay/costs.json). Automatic function images are off: this measures how
-warm the shared runtime is, not a per-function image.
+``--target-ms`` (bench/replay/costs.json). Automatic function images are off.
+
+Two modes. By default versions are not compiled ahead (``--no-warm-versions``): the first call
+shows how warm the shared runtime is. With ``--ahead`` each function is deployed with warm-up
+params (the call's own), and the first call waits until the version is in the rolling image and
+the member restarted from it: what a function deployed a few seconds before its first call gets.
 """
 
 from __future__ import annotations
@@ -89,13 +93,32 @@ def timed_call(client: httpx.Client, name: str, params: dict[str, Any]) -> tuple
     return ms, response
 
 
-def graalvisor_side(daemon: Daemon, fn: SuiteFunction, language: str,
-                    params: dict[str, Any]) -> tuple[float, float, str]:
+def wait_compiled(daemon: Daemon, client: httpx.Client, name: str, timeout_s: float = 300) -> None:
+    """Until the version is in the rolling image and every member restored from that image."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        health = daemon.healthz()
+        warm = health["snapshots"].get("warm")
+        members = [w for w in health["workers"] if w["role"] == "member"]
+        if (client.get(f"/functions/{name}").json().get("compiled") and members
+                and all(w["image"] == warm and w["ready"] for w in members)):
+            return
+        time.sleep(0.3)
+    raise SystemExit(f"{name} was not compiled into the rolling image within {timeout_s:.0f} s")
+
+
+def graalvisor_side(daemon: Daemon, fn: SuiteFunction, language: str, params: dict[str, Any],
+                    ahead: bool) -> tuple[float, float, str]:
     name = f"cc-{fn.name}-{language}-{uuid.uuid4().hex[:8]}"
+    body = deploy_body(fn, language, name)
+    if ahead and language != "java":
+        body["warmup"] = {"params": params}
     with daemon.client(timeout=300) as client:
-        deployed = client.put(f"/functions/{name}", json=deploy_body(fn, language, name))
+        deployed = client.put(f"/functions/{name}", json=body)
         if deployed.status_code != 201:
             raise SystemExit(f"deploy of {name}: {deployed.status_code} {deployed.text[:300]}")
+        if ahead and language != "java":
+            wait_compiled(daemon, client, name)
         settle(daemon, 10)  # what the deploy's load set off is not the call's to pay
         first_ms, response = timed_call(client, name, params)
         later_ms = first_ms
@@ -124,8 +147,9 @@ async def stock_side(fn: SuiteFunction, language: str, params: dict[str, Any]) -
     return first_ms, later_ms
 
 
-def render(rows: list[Row], startup_s: float) -> dict[str, Any]:
-    table = Table(title=f"first call of a never-seen function (platform start-up incl. base image: {startup_s:.1f} s)")
+def render(rows: list[Row], startup_s: float, ahead: bool) -> dict[str, Any]:
+    table = Table(title=f"first call of a never-seen function{' compiled ahead' if ahead else ''} "
+                        f"(platform start-up incl. base image: {startup_s:.1f} s)")
     for col in ("function", "lang", "n", "start", "gv 1st ms", "stock 1st ms", "1st ratio",
                 f"gv {LATER_CALL}th ms", f"stock {LATER_CALL}th ms", f"{LATER_CALL}th ratio"):
         table.add_column(col, justify="left" if col in ("function", "lang", "start") else "right")
@@ -133,7 +157,7 @@ def render(rows: list[Row], startup_s: float) -> dict[str, Any]:
         table.add_row(r.function, r.language, str(r.n), r.start, f"{r.gv_first_ms:.1f}", f"{r.stock_first_ms:.1f}",
                       f"{r.first_ratio:.2f}", f"{r.gv_later_ms:.2f}", f"{r.stock_later_ms:.2f}", f"{r.later_ratio:.2f}")
     console.print(table)
-    summary: dict[str, Any] = {"startup_s": round(startup_s, 1), "languages": {}}
+    summary: dict[str, Any] = {"startup_s": round(startup_s, 1), "ahead": ahead, "languages": {}}
     for language in sorted({r.language for r in rows}):
         lr = [r for r in rows if r.language == language]
         first = [r.first_ratio for r in lr]
@@ -155,11 +179,12 @@ def main() -> None:
     p.add_argument("--target-ms", type=float, default=30.0, help="stock warm run time the input size aims at")
     p.add_argument("--base-warmup-s", type=float, default=None, help="the daemon's base warm-up budget")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--ahead", action="store_true", help="deploy with warm-up params; call once compiled in")
     p.add_argument("--json", type=Path)
     a = p.parse_args()
     build_suite_jar()
     costs = load_costs()
-    extra = ["--snapshot-after", "0"]
+    extra = ["--snapshot-after", "0", "--warm-versions" if a.ahead else "--no-warm-versions"]
     if a.base_warmup_s is not None:
         extra += ["--base-warmup-s", str(a.base_warmup_s)]
     rows: list[Row] = []
@@ -175,11 +200,11 @@ def main() -> None:
                     fn = BY_NAME[name]
                     n = size_for(fn, language, a.target_ms, costs) or fn.default_n
                     params = {"n": n}
-                    gv_first, gv_later, start = graalvisor_side(daemon, fn, language, params)
+                    gv_first, gv_later, start = graalvisor_side(daemon, fn, language, params, a.ahead)
                     stock_first, stock_later = asyncio.run(stock_side(fn, language, params))
                     rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start))
                     console.print(f"  {language} {fn.name}: graalvisor {gv_first:.1f} ms, stock {stock_first:.1f} ms")
-    summary = render(rows, startup_s)
+    summary = render(rows, startup_s, a.ahead)
     if a.json:
         a.json.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=2))
 

@@ -70,8 +70,11 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
         if f.type in ("bool", bool):
-            action = "store_false" if f.metadata["inverted"] else "store_true"
-            parser.add_argument(flag, dest=f.name, action=action, default=default, help=f.metadata["help"])
+            if f.metadata["inverted"]:
+                parser.add_argument(flag, dest=f.name, action="store_false", default=default, help=f.metadata["help"])
+            else:  # --x and --no-x
+                parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+                                    help=f.metadata["help"])
             continue
         kind = {"int": int, "float": float}.get(str(f.type), Path)
         parser.add_argument(flag, dest=f.name, type=kind, default=default,

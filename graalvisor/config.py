@@ -73,6 +73,13 @@ class Config:
     # quiet, at most this long; 0 warms with a trivial hello per language only.
     base_warmup_s: float = option(120.0, help="longest the base image's warm-up corpus may run (0: a hello only)")
 
+    # JS and Python versions are compiled into the rolling image (pool/rolling.py) after their
+    # first call, or at deploy when warm-up params come with the upload.
+    warm_versions: bool = option(True, help="compile JS and Python versions into the rolling image, so workers "
+                                            "start with them compiled")
+    compile_after_calls: int = option(3, help="calls a version answers before it is compiled into the rolling "
+                                              "image (deploying with warm-up params skips the wait)")
+
     def __post_init__(self) -> None:
         # criu resolves relative paths against its image dir, not our working directory.
         self.data_dir = Path(self.data_dir).resolve()

@@ -224,10 +224,44 @@ def test_the_corpus_warms_the_base_image_and_booted_members_are_swapped_for_clon
         assert health["worker_starts"]["boot"] == 2  # the first member and the template, nothing since
         log = d.log()
         assert "corpus calls per language" in log, log[-3000:]
-        assert "replaced by a clone of the base image" in log
+        assert "(booted) replaced by" in log
         deploy(c, "w-js", js("return {v: p.n * 2};"))
         deploy(c, "w-py", python_upload("def main(a):\n    return {'v': a['n'] * 3}\n"))
         deploy(c, "w-java", java_upload(hello_jar, "t.Hello"))
         assert c.post("/invoke/w-js", json={"n": 2}).json() == {"v": 4}
         assert c.post("/invoke/w-py", json={"n": 2}).json() == {"v": 6}
         assert c.post("/invoke/w-java", json={"name": "x"}).json() == {"greeting": "hello x"}
+
+
+def test_versions_are_compiled_into_the_rolling_image_and_members_restart_from_it(data_root: Path) -> None:
+    flags = ["--warm-versions", "--compile-after-calls", "2"]
+    with run_daemon(data_root / "rolling", workers=1, extra=flags) as d, d.client() as c:
+        wait_for_base_image(d)
+        # one version compiled at deploy (warm-up params given), one after two calls
+        deploy(c, "r-js", {**js("return {v: (p.n || 0) + 1};"), "warmup": {"params": {"n": 1}}})
+        deploy(c, "r-py", python_upload("def main(a):\n    return {'v': a.get('n', 0) * 2}\n"))
+        for _ in range(2):
+            assert c.post("/invoke/r-py", json={"n": 4}).json() == {"v": 8}
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            listed = {f["name"]: f["compiled"] for f in c.get("/functions").json()["functions"]}
+            health = c.get("/healthz").json()
+            members = [w for w in health["workers"] if w["role"] == "member"]
+            if (all(listed.values()) and members and health["snapshots"]["warm"]
+                    and all(w["image"] == health["snapshots"]["warm"] and w["ready"] for w in members)):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"not compiled in, or members not renewed: {listed} {health}")
+        assert c.get("/functions/r-js").json()["compiled"] is True
+        warm = [s for s in c.get("/snapshots").json()["snapshots"] if s["kind"] == "warm"]
+        assert len(warm) == 1, "older generations are removed"
+        assert len(warm[0]["function_keys"]) == 2
+        # the member restored from it holds both versions from its hello: no load before a call
+        assert [w["functions_loaded"] for w in members] == [2]
+        for name, params, want in (("r-js", {"n": 2}, {"v": 3}), ("r-py", {"n": 5}, {"v": 10})):
+            assert c.post(f"/invoke/{name}", json=params).json() == want
+        # an updated version leaves the image at the next generation and never runs again
+        deploy(c, "r-js", js("return {v: 'new'};"), status=200)
+        assert c.post("/invoke/r-js").json() == {"v": "new"}
+        assert c.get("/functions/r-js").json()["compiled"] is False

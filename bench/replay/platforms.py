@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +41,21 @@ class Platform:
     def proc(self) -> subprocess.Popen[bytes] | None:
         return self.server.process if self.server is not None else None
 
-    def start(self, timeout: float = 120.0) -> Platform:
+    def start(self, timeout: float = 120.0, warm_timeout: float = 900.0) -> Platform:
+        """Starts the platform and returns once it is ready to serve as it will for the replay:
+        graalvisor's start-up includes making its base image and swapping its members for clones
+        of it (where CRIU works), so the replay never runs on booted, cold workers."""
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
         log = self.data_dir.parent / f"{self.kind}.log"
         if self.kind == "graalvisor":
             self.daemon = start_daemon(self.data_dir, self.workers, log_path=log, timeout_s=timeout, port=self.port)
             self.server = self.daemon.server
+            try:
+                self._wait_warm_pool(warm_timeout)
+            except BaseException:
+                self.stop()
+                raise
             return self
         argv = [sys.executable, "-m", "bench.baseline", "--port", str(self.port), "--data-dir", str(self.data_dir),
                 "--keep-alive-s", str(self.keep_alive_s)]
@@ -58,6 +67,20 @@ class Platform:
             self.stop()
             raise
         return self
+
+    def _wait_warm_pool(self, timeout: float) -> None:
+        assert self.daemon is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = self.daemon.healthz()
+            snapshots = health.get("snapshots", {})
+            if not health.get("criu", {}).get("available") or snapshots.get("booting_because"):
+                return  # no snapshots here: booted workers are all there will be
+            members = [w for w in health["workers"] if w["role"] == "member"]
+            if snapshots.get("base") and members and all(w["start"] == "snapshot" and w["ready"] for w in members):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"graalvisor made no base image and clones within {timeout:.0f} s")
 
     def health(self) -> dict[str, object]:
         r = httpx.get(f"{self.url}/healthz", timeout=5)

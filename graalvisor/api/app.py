@@ -56,9 +56,10 @@ def create_app(config: Config) -> FastAPI:
                 upload = FunctionUpload.model_validate_json(body)
             except ValidationError as e:
                 raise Invalid("invalid upload: " + _problems(e)) from None
-            config = FunctionConfig.model_validate(upload.model_dump(exclude={"language", "code", "binary"}))
+            config = FunctionConfig.model_validate(upload.model_dump(exclude={"language", "code", "binary", "warmup"}))
+            warmup = orjson.dumps(upload.warmup.params).decode() if upload.warmup is not None else None
             version, created = await daemon.deploy(name, upload.language, config,
-                                                   decode_code(upload.code, upload.binary))
+                                                   decode_code(upload.code, upload.binary), warmup)
         else:
             if language is None:
                 raise Invalid("a raw upload needs ?language=js|python|java (or send JSON with a language field)")

@@ -33,6 +33,7 @@ class Daemon:
         self.catalog = Catalog()
         self.pool = Pool(config, self._spec_for)
         self.scheduler = Scheduler(self.pool, config.queue_timeout_s)
+        self.pool.set_is_current(self.catalog.is_current)
 
     async def start(self) -> None:
         self.catalog.load(await asyncio.to_thread(self.registry.latest_versions))
@@ -50,10 +51,12 @@ class Daemon:
 
     # -- functions
 
-    async def deploy(self, name: str, language: str, config: FunctionConfig,
-                     data: bytes) -> tuple[FunctionVersion, bool]:
+    async def deploy(self, name: str, language: str, config: FunctionConfig, data: bytes,
+                     warmup_params: str | None = None) -> tuple[FunctionVersion, bool]:
         """Stores the artifact, loads it in a worker (the check for syntax and entrypoint), and
-        only then records the new version: code that does not load never becomes the latest."""
+        only then records the new version: code that does not load never becomes the latest.
+        With ``warmup_params`` a JS or Python version is compiled into the rolling image before
+        its first call (else after it, with that call's params)."""
         artifacts.check(language, data)
         settings = config.model_dump(exclude={"entrypoint"})
         entrypoint = config.entrypoint
@@ -77,6 +80,8 @@ class Daemon:
             stale = self.catalog.put(version)
             if stale is not None:
                 self.pool.forget([stale], self.catalog.keys())  # an old version never runs again
+            if warmup_params is not None:
+                self.pool.compile_ahead(key, language, warmup_params, version.timeout_ms)
             self.metrics.functions.set(len(self.catalog))
             return version, created
 
@@ -84,10 +89,14 @@ class Daemon:
         versions = await asyncio.to_thread(self.registry.versions, name)
         if not versions:
             raise unknown(name)
-        return {"name": name, "latest": versions[-1].version, "versions": [v.to_dict() for v in versions]}
+        entry = self.catalog.get(name)
+        compiled = entry is not None and self.pool.compiled(entry.key)
+        return {"name": name, "latest": versions[-1].version, "compiled": compiled,
+                "versions": [v.to_dict() for v in versions]}
 
     def list_functions(self) -> list[dict[str, Any]]:
-        return [{"name": e.version.name, **e.version.to_dict()} for e in self.catalog.entries()]
+        return [{"name": e.version.name, **e.version.to_dict(), "compiled": self.pool.compiled(e.key)}
+                for e in self.catalog.entries()]
 
     async def delete(self, name: str) -> None:
         async with self.catalog.locked(name):
@@ -166,7 +175,7 @@ class Daemon:
         if inv.start == "isolate":
             self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
         if inv.status == "success":
-            self.pool.count_call(entry.key, version.language, params, version.timeout_ms, self.catalog.is_current)
+            self.pool.after_call(entry.key, version.language, params, version.timeout_ms)
         return record, inv
 
     async def invocation(self, invocation_id: str) -> InvocationRecord:

@@ -70,7 +70,7 @@ class Placement:
         image = self.image_for(key) if how == "snapshot" else None
         if how == "snapshot" and not sup.criu.available:
             raise NoWorker(f"cannot restore a worker: {sup.criu.message}")
-        if how == "snapshot" and image is None and sup.base_image() is None:
+        if how == "snapshot" and image is None and sup.newest_image() is None:
             raise NoWorker("no image to restore yet: the base image is still being made; retry in a few seconds")
         handle = await sup.start_worker("extra", how, image)
         if how == "snapshot" and handle.start_kind != "snapshot":

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from graalvisor.config import Config
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.placement import Placement, SpecFor
+from graalvisor.pool.rolling import RollingImage
 from graalvisor.pool.snapshots import Snapshot
 from graalvisor.pool.supervisor import Supervisor
 from graalvisor.pool.templates import Templates
@@ -29,6 +31,8 @@ class PoolStatus:
     copied_because: str | None
     memory: str  # mapped | copied
     base_image: str | None
+    warm_image: str | None
+    warm_versions: int
     images: int
     runtime_key: str
     starts: dict[str, int]
@@ -40,8 +44,9 @@ class Pool:
         self.supervisor = Supervisor(config)
         self.templates = Templates(config, self.supervisor, spec_for)
         self.placement = Placement(config, self.supervisor, spec_for, self.templates.for_function)
-        self.templates.on_base_made = lambda: self.supervisor.track(self.supervisor.renew_booted_members(),
-                                                                    "renew-members")
+        self.rolling = RollingImage(config, self.templates)
+        self.templates.on_base_made = self._base_made
+        self.rolling.on_made = self._renew_members
 
     async def start(self) -> None:
         await self.supervisor.start()
@@ -74,14 +79,40 @@ class Pool:
         """Versions no longer served: unloaded everywhere, their images and counters dropped."""
         self.placement.forget(keys)
         self.templates.forget(keys, live_keys)
+        self.rolling.forget(keys)
+
+    def _base_made(self) -> None:
+        self._renew_members()
+        self.rolling.kick()  # versions that waited for it
+
+    def _renew_members(self) -> None:
+        self.supervisor.track(self.supervisor.renew_members(), "renew-members")
 
     # -- images
 
     async def image_function(self, key: str, params: dict[str, Any], warmup: int, timeout_ms: int) -> Snapshot:
         return await self.templates.image_function(key, params, warmup, timeout_ms)
 
-    def count_call(self, key: str, language: str, params: str, timeout_ms: int, is_current: Any) -> None:
-        self.templates.count_call(key, language, params, timeout_ms, is_current)
+    def set_is_current(self, is_current: Callable[[str], bool]) -> None:
+        """Whether a version key is still served: images never warm a version that is not."""
+        self.rolling.is_current = is_current
+        self.templates.is_current = is_current
+
+    def compile_ahead(self, key: str, language: str, params: str, timeout_ms: int) -> None:
+        """Queues a JS or Python version for the rolling image (Java's code may do I/O, and a
+        warm-up repeats calls: only on request)."""
+        if language != "java":
+            self.rolling.request(key, params, timeout_ms)
+
+    def after_call(self, key: str, language: str, params: str, timeout_ms: int) -> None:
+        """An answered call counts toward the rolling image (with these params) and toward an
+        image of the version's own."""
+        if language != "java":
+            self.rolling.called(key, params, timeout_ms)
+        self.templates.count_call(key, language, params, timeout_ms)
+
+    def compiled(self, key: str) -> bool:
+        return self.rolling.holds(key)
 
     def images(self) -> list[Snapshot]:
         return self.templates.store.all()
@@ -98,6 +129,7 @@ class Pool:
         sup, tpl = self.supervisor, self.templates
         ready = sup.ready_workers()
         base = tpl.base()
+        warm = tpl.store.warm(tpl.runtime_key)
         return PoolStatus(
             workers=[w.describe() for w in sup.workers.values()],
             ready=len(ready),
@@ -110,6 +142,8 @@ class Pool:
             copied_because=tpl.rebase_unavailable,
             memory="copied" if not self.config.map_images or tpl.rebase_unavailable else "mapped",
             base_image=base.id if base else None,
+            warm_image=warm.id if warm else None,
+            warm_versions=len(warm.function_keys) if warm else 0,
             images=len(tpl.store.all()),
             runtime_key=tpl.runtime_key,
             starts=dict(sup.starts),

@@ -10,7 +10,7 @@ import shutil
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from graalvisor.pool.rebase import MEMORY_FILE
 @dataclass
 class Snapshot:
     id: str
-    kind: str  # base | function
+    kind: str  # base | function | warm (the base plus every warmed version: the rolling image)
     runtime_key: str
     function_key: str | None
     created_at: float
@@ -34,6 +34,7 @@ class Snapshot:
     # Memory a restore maps from the image's memory file, and what it still copies page by page.
     mapped_bytes: int = 0
     copied_bytes: int = 0
+    function_keys: list[str] = field(default_factory=list)  # a warm image: the versions it holds compiled
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in ("wake_pipe", "stderr_pipe")}
@@ -74,14 +75,15 @@ class SnapshotStore:
         return snap_id, self.root / snap_id
 
     def add(self, snap_id: str, kind: str, runtime: str, function_key: str | None, dump_s: float,
-            wake_pipe: int, stderr_pipe: int) -> Snapshot:
+            wake_pipe: int, stderr_pipe: int, function_keys: list[str] | None = None) -> Snapshot:
         path = self.root / snap_id
         # Blocks in use, not lengths: the memory file is sparse.
         size = sum(f.stat().st_blocks * 512 for f in path.iterdir() if f.is_file())
         mapped = sum(f.stat().st_blocks * 512 for f in path.glob(MEMORY_FILE))
         copied = sum(f.stat().st_size for f in path.glob("pages-*.img"))
         snap = Snapshot(snap_id, kind, runtime, function_key, time.time(), size, round(dump_s, 4),
-                        wake_pipe, stderr_pipe, str(path), mapped_bytes=mapped, copied_bytes=copied)
+                        wake_pipe, stderr_pipe, str(path), mapped_bytes=mapped, copied_bytes=copied,
+                        function_keys=list(function_keys or []))
         tmp = path / "meta.json.tmp"
         tmp.write_text(json.dumps(asdict(snap)))
         tmp.rename(path / "meta.json")  # the image counts only once its meta is complete
@@ -93,6 +95,11 @@ class SnapshotStore:
 
     def base(self, runtime: str) -> Snapshot | None:
         found = [s for s in self._by_id.values() if s.kind == "base" and s.runtime_key == runtime]
+        return max(found, key=lambda s: s.created_at) if found else None
+
+    def warm(self, runtime: str) -> Snapshot | None:
+        """The newest rolling image: the base plus every version compiled in so far."""
+        found = [s for s in self._by_id.values() if s.kind == "warm" and s.runtime_key == runtime]
         return max(found, key=lambda s: s.created_at) if found else None
 
     def for_function(self, runtime: str, function_key: str) -> Snapshot | None:

@@ -53,7 +53,7 @@ class Supervisor:
         self.restore_fallback: str | None = None  # why the pool boots instead of restoring, said once
         self.starts: dict[str, int] = {"boot": 0, "snapshot": 0}
         self.on_ready: Callable[[WorkerHandle], None] = lambda _: None
-        self.base_image: Callable[[], Snapshot | None] = lambda: None
+        self.newest_image: Callable[[], Snapshot | None] = lambda: None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
@@ -97,7 +97,7 @@ class Supervisor:
                            image: Snapshot | None = None) -> WorkerHandle:
         """Restores ``image`` (or the base image) where CRIU works; boots otherwise."""
         if how != "boot" and self.criu.available:
-            image = image or self.base_image()
+            image = image or self.newest_image()
             if image is not None:
                 try:
                     return await self._restore(image, role)
@@ -157,16 +157,20 @@ class Supervisor:
         self.track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
         return handle
 
-    async def renew_booted_members(self) -> None:
-        """Once the base image exists, members that had to boot (a new runtime's first start) are
-        swapped for clones of it: a booted JVM is cold, a clone starts as warm as the template.
-        Each old member serves until its replacement is ready and it has nothing in flight."""
-        for old in [w for w in self.workers.values() if w.role == "member" and w.start_kind == "boot"]:
-            if self._stopping or self.base_image() is None:
-                return
-            new = await self.start_worker("member")
+    async def renew_members(self) -> None:
+        """Members not started from the newest image are swapped for clones of it: one that had
+        to boot (a new runtime's first start) is cold, and one restored from an older image
+        lacks the versions compiled in since. Each old member serves until its replacement is
+        ready and it has nothing in flight."""
+        newest = self.newest_image()
+        for old in [w for w in self.workers.values()
+                    if w.role == "member" and (newest is None or w.image_id != newest.id)]:
+            if self._stopping or newest is None or self.newest_image() is not newest:
+                return  # a newer image came meanwhile: its own renewal takes over
+            new = await self.start_worker("member", image=newest)
             if new.start_kind != "snapshot":
-                self.kill(new, "restore fell back to boot; the booted member stays")
+                new.role = "retiring"  # its exit must not start another member
+                self.kill(new, "restore fell back to boot; the old member stays")
                 return
             await _first(new.ready.wait(), new.gone.wait(), timeout=self.config.boot_timeout_s)
             if not new.ready.is_set():
@@ -175,9 +179,10 @@ class Supervisor:
             while not old.dead and (old.inflight or old.pending):
                 await self.wait_changed(1.0)
             if not old.dead:
-                old.mark_dead("replaced by a clone of the base image")
-                old.kill("replaced by a clone of the base image")
-                log.info("member %s (booted) replaced by %s (restored)", old.token, new.token)
+                old.mark_dead(f"replaced by a clone of image {newest.id}")
+                old.kill(f"replaced by a clone of image {newest.id}")
+                log.info("member %s (%s) replaced by %s (%s image %s)", old.token, old.image_id or "booted",
+                         new.token, newest.kind, newest.id)
 
     # -- state others read
 

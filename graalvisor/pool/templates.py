@@ -59,15 +59,20 @@ class Templates:
         self.rebase_unavailable: str | None = None  # why images are copied, not mapped, at restore
         self._base_lock = asyncio.Lock()
         # One template at a time: each takes a core and a worker's memory while it warms.
-        self._image_lock = asyncio.Lock()
+        self.image_lock = asyncio.Lock()
         self.base_made_s: float | None = None  # how long the last base image took, warm-up and dump
         self.on_base_made: Callable[[], None] = lambda: None
+        self.is_current: Callable[[str], bool] = lambda key: True
         self._answered: dict[str, int] = {}  # version key -> calls answered, toward its own image
         self._imaged: set[str] = set()  # version keys whose automatic image is made or being made
-        supervisor.base_image = self.base
+        supervisor.newest_image = self.newest
 
     def base(self) -> Snapshot | None:
         return self.store.base(self.runtime_key)
+
+    def newest(self) -> Snapshot | None:
+        """What a new member restores: the rolling image where there is one, else the base."""
+        return self.store.warm(self.runtime_key) or self.base()
 
     def for_function(self, key: str) -> Snapshot | None:
         return self.store.for_function(self.runtime_key, key)
@@ -94,13 +99,12 @@ class Templates:
                 if time.monotonic() > deadline:
                     break
             if warmup:
-                await _quiet_after_a_call(template, key, params_text, timeout_ms)
+                await quiet_after_a_call(template, key, params_text, timeout_ms)
 
-        async with self._image_lock:
-            return await self._make("function", warm, key)
+        async with self.image_lock:
+            return await self.make("function", warm, key)
 
-    def count_call(self, key: str, language: str, params: str, timeout_ms: int,
-                   is_current: Callable[[str], bool]) -> None:
+    def count_call(self, key: str, language: str, params: str, timeout_ms: int) -> None:
         """New workers for a busy version restore from its own image (the function loaded and
         compiled) once it has answered ``snapshot_after_calls`` calls; the warm-up replays the
         call that crossed the line. Guest languages only: their sandbox has no I/O, so repeating
@@ -114,10 +118,10 @@ class Templates:
         del self._answered[key]
         self._imaged.add(key)
         if self.for_function(key) is None:
-            self.supervisor.track(self._auto_image(key, params, timeout_ms, is_current), f"image-{key}")
+            self.supervisor.track(self._auto_image(key, params, timeout_ms), f"image-{key}")
 
-    async def _auto_image(self, key: str, params: str, timeout_ms: int, is_current: Callable[[str], bool]) -> None:
-        if not is_current(key):
+    async def _auto_image(self, key: str, params: str, timeout_ms: int) -> None:
+        if not self.is_current(key):
             return  # updated or deleted since
         try:
             snap = await self.image_function(key, orjson.loads(params), DEFAULT_WARMUP, timeout_ms)
@@ -146,14 +150,16 @@ class Templates:
 
     # -- internals
 
-    async def _make(self, kind: str, warm: Warm, function_key: str | None = None) -> Snapshot:
-        """Starts a template worker, warms it, parks it and dumps it."""
+    async def make(self, kind: str, warm: Warm, function_key: str | None = None,
+                   function_keys: list[str] | None = None) -> Snapshot:
+        """Starts a template worker, warms it, parks it and dumps it. A function or warm image
+        starts from the newest image (warm in a fraction of a boot); ``function_keys`` is read
+        after ``warm`` ran, so the warm-up may fill it in."""
         sup = self.supervisor
         if not sup.criu.available:
             raise criu.CriuError(f"snapshots are unavailable: {sup.criu.message}")
-        # A template restored from the base image is warm in a fraction of a boot.
-        base = self.base() if kind == "function" else None
-        template = await sup.start_worker("template", how="auto" if base else "boot", image=base)
+        start_from = self.newest() if kind != "base" else None
+        template = await sup.start_worker("template", how="auto" if start_from else "boot", image=start_from)
         try:
             await asyncio.wait_for(template.ready.wait(), self.config.boot_timeout_s)
             await warm(template)
@@ -170,7 +176,7 @@ class Templates:
             if self.config.map_images:
                 await self._map_memory(images)
             snap = self.store.add(snap_id, kind, self.runtime_key, function_key, dump_s,
-                                  wake_inode, template.stderr_inode)
+                                  wake_inode, template.stderr_inode, function_keys)
             log.info("snapshot %s (%s%s): %.1f MB in %.2f s, %.1f MB of it mapped at restore", snap.id, kind,
                      f" {function_key}" if function_key else "", snap.size_bytes / 1e6, dump_s,
                      snap.mapped_bytes / 1e6)
@@ -198,7 +204,7 @@ class Templates:
                 return
             try:
                 t0 = time.monotonic()
-                await self._make("base", lambda template: _warm_base(template, self.config))
+                await self.make("base", lambda template: _warm_base(template, self.config))
                 self.base_made_s = time.monotonic() - t0
                 self.on_base_made()
             except Exception as e:  # the pool keeps booting; say why once
@@ -270,7 +276,7 @@ async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) 
              "compilers idle" if time.monotonic() < deadline else "budget spent")
 
 
-async def _quiet_after_a_call(template: WorkerHandle, key: str, params: str, timeout_ms: int) -> None:
+async def quiet_after_a_call(template: WorkerHandle, key: str, params: str, timeout_ms: int) -> None:
     """Where JIT counters stand after a warm-up is a matter of timing: the next call may take one
     past a compile threshold, and every clone would then compile the same code (and the compiler
     itself, with C2) during its first call. A clone's first call also re-seeds the isolate it

@@ -1,0 +1,152 @@
+"""The rolling image: one image holding every JS and Python version compiled, so a version is
+compiled once, in a template, before (or soon after) its first real call, and every worker has
+it compiled from its start.
+
+A version joins when it is deployed with warm-up params, or once it has answered a few calls (the
+last one's params are replayed: a guest's sandbox has no I/O, so a replay touches nothing outside
+the template). Versions wait in a queue; one template at a time restores the newest image,
+drops the versions no longer served, loads and warms the waiting ones, and is dumped as the
+next generation. Members are then swapped for clones of it, and the older generation goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from graalvisor.config import Config
+from graalvisor.pool import criu
+from graalvisor.pool.handle import WorkerHandle
+from graalvisor.pool.snapshots import Snapshot
+from graalvisor.pool.templates import Templates, quiet_after_a_call
+from graalvisor.protocol.messages import Op
+
+log = logging.getLogger("graalvisor.pool")
+
+# Calls per version, past Truffle's first tier (400); the budget bounds a slow function.
+WARM_CALLS = 500
+WARM_BUDGET_S = 10.0
+WARM_CALL_TIMEOUT_MS = 10_000  # one slow replay must not hold the template (and the queue) long
+# Versions compiled into one generation at most: a generation is dumped, and its clones start
+# serving, without waiting for a long queue.
+BATCH = 8
+
+
+@dataclass(frozen=True)
+class Waiting:
+    params: str
+    timeout_ms: int
+
+
+class RollingImage:
+    def __init__(self, config: Config, templates: Templates) -> None:
+        self.config = config
+        self.templates = templates
+        self.is_current: Callable[[str], bool] = lambda key: True
+        self.on_made: Callable[[], None] = lambda: None
+        self._waiting: dict[str, Waiting] = {}
+        self._asked: set[str] = set()  # waiting, being compiled in, or in the image
+        self._calls: dict[str, int] = {}  # answered calls of versions not asked for yet
+        self._running = False
+
+    def holds(self, key: str) -> bool:
+        image = self.templates.store.warm(self.templates.runtime_key)
+        return image is not None and key in image.function_keys
+
+    def request(self, key: str, params: str, timeout_ms: int) -> None:
+        """Queues a version to be compiled into the next generation (once)."""
+        sup = self.templates.supervisor
+        if not self.config.warm_versions or not sup.criu.available or key in self._asked or self.holds(key):
+            return
+        self._asked.add(key)
+        self._waiting[key] = Waiting(params, timeout_ms)
+        self.kick()
+
+    def called(self, key: str, params: str, timeout_ms: int) -> None:
+        """An answered call. A version called ``compile_after_calls`` times is worth compiling
+        for every worker: most functions are called rarely, and a template's warm-up costs
+        seconds of CPU, so one call alone does not earn it."""
+        if key in self._asked:
+            return
+        self._calls[key] = calls = self._calls.get(key, 0) + 1
+        if calls >= self.config.compile_after_calls:
+            del self._calls[key]
+            self.request(key, params, timeout_ms)
+
+    def kick(self) -> None:
+        """Builds the next generation if versions wait and the base image (its start) exists."""
+        if self._waiting and not self._running and self.templates.base() is not None:
+            self._running = True
+            self.templates.supervisor.track(self._run(), "rolling-image")
+
+    def forget(self, keys: list[str]) -> None:
+        for key in keys:
+            self._asked.discard(key)
+            self._waiting.pop(key, None)
+            self._calls.pop(key, None)
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch = dict(list(self._waiting.items())[:BATCH])
+                for key in batch:
+                    del self._waiting[key]
+                previous = self.templates.store.warm(self.templates.runtime_key)
+                try:
+                    await self._next_generation(batch)
+                except Exception as e:  # the versions stay un-imaged; workers keep the older image
+                    log.warning("no new rolling image for %s: %s", ", ".join(batch), e)
+                    continue
+                if previous is not None:
+                    self.templates.store.remove(previous.id)  # its clones keep their unlinked memory
+                self.on_made()
+        finally:
+            self._running = False
+
+    async def _next_generation(self, batch: dict[str, Waiting]) -> Snapshot:
+        keys: list[str] = []
+        t0 = time.monotonic()
+
+        async def warm(template: WorkerHandle) -> None:
+            await template.request(Op.HOLD_BLANKS)
+            for key in template.deployed_at_hello:
+                if self.is_current(key):
+                    keys.append(key)
+                else:
+                    template.send(Op.UNDEPLOY, key=key)  # deleted or replaced since the last generation
+            last: tuple[str, Waiting] | None = None
+            for key, waiting in batch.items():
+                if not self.is_current(key):
+                    continue
+                if await self._warm_one(template, key, waiting):
+                    keys.append(key)
+                    last = (key, waiting)
+            if last is None:
+                raise criu.CriuError("no waiting version could be warmed")
+            await quiet_after_a_call(template, last[0], last[1].params, last[1].timeout_ms)
+
+        async with self.templates.image_lock:
+            snap = await self.templates.make("warm", warm, function_keys=keys)
+        log.info("rolling image %s: %d versions (%d new) in %.1f s, %.0f MB", snap.id, len(keys), len(batch),
+                 time.monotonic() - t0, snap.size_bytes / 1e6)
+        return snap
+
+    async def _warm_one(self, template: WorkerHandle, key: str, waiting: Waiting) -> bool:
+        loaded = await template.request(Op.DEPLOY, spec=await self.templates.spec_for(key))
+        if not loaded.ok:
+            log.warning("rolling image: %s does not load in the template: %s", key, loaded.message)
+            return False
+        deadline = time.monotonic() + WARM_BUDGET_S
+        for _ in range(WARM_CALLS):
+            reply = await template.request(Op.INVOKE, key=key, params=waiting.params,
+                                           timeout_ms=min(waiting.timeout_ms, WARM_CALL_TIMEOUT_MS))
+            if not reply.ok:
+                # A call that fails (bad params, a thrown error) still ran; but a failing replay
+                # warms the error path, not the function: stop there.
+                log.info("rolling image: %s failed its warm-up call (%s); imaged as it is", key, reply.message)
+                break
+            if time.monotonic() > deadline:
+                break
+        return True
