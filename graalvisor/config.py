@@ -40,6 +40,10 @@ class Config:
     worker_heap_mb: int = option(1024, help="each worker JVM's maximum heap", worker="--heap-mb")
     # GraalPy contexts kept ready per worker: creating one costs tens of ms.
     python_blanks: int = option(2, worker="--python-blanks")
+    # Calls of one Python version running at once, per member worker: past that, calls wait in
+    # the gateway for a warm isolate rather than each starting a GraalPy context (seconds).
+    python_isolates_per_worker: int = option(2, help="calls of one Python function run at once per worker; "
+                                                     "the rest wait for a warm isolate")
     # JS contexts kept ready per worker: creating one costs about a millisecond.
     js_blanks: int = option(4, worker="--js-blanks")
     # Invocations a worker runs at once (each on a thread inside Java; JPype releases the GIL

@@ -32,7 +32,8 @@ class Daemon:
         self.recorder = Recorder(self.registry)
         self.catalog = Catalog()
         self.pool = Pool(config, self._spec_for)
-        self.scheduler = Scheduler(self.pool, config.queue_timeout_s)
+        self.scheduler = Scheduler(self.pool, config.queue_timeout_s,
+                                   python_isolates=config.python_isolates_per_worker * config.workers)
         self.pool.set_is_current(self.catalog.is_current)
 
     async def start(self) -> None:

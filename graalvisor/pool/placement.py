@@ -33,36 +33,59 @@ class Placement:
         self.spec_for = spec_for
         self.image_for = image_for  # the function's own image, for a scale-out on its behalf
         self._scaling = False
+        self._running: dict[str, int] = {}  # version key -> slots it holds
+        self._waiting: dict[str, int] = {}  # version key -> callers waiting for a slot
         supervisor.on_ready = self._seed
 
     async def acquire(self, key: str, timeout: float) -> WorkerHandle:
         """The ready worker with the least work, preferring one that has ``key`` loaded. A worker
         runs at most ``worker_threads`` invocations at once: guest code cannot block on I/O, so
-        more than a few per core only thrash. Past that, callers wait here, not in a worker."""
+        more than a few per core only thrash. Past that, callers wait here, not in a worker.
+
+        Slots are shared fairly between versions: while other versions wait, a version holding
+        its share of all slots (or more) waits too, so one function's burst cannot take every
+        slot from the rest."""
         sup = self.supervisor
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         cap = self.config.worker_threads
-        while True:
-            if sup.halted_reason:
-                raise NoWorker(sup.halted_reason)
-            ready = sup.ready_workers()
-            free = [w for w in ready if w.inflight < cap and w.role != "retiring"]
-            if free:
-                best = min(free, key=lambda w: w.inflight + (0 if key in w.loaded else LOAD_PENALTY))
-                self._take(best)
-                return best
-            if ready and not self._scaling and len(sup.workers) < self.config.max_workers:
-                self._scaling = True  # every worker is saturated; one scale-out at a time
-                sup.track(self._scale_out(key), "scale-out")
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(sup.workers)} busy)")
-            await sup.wait_changed(remaining)
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            while True:
+                if sup.halted_reason:
+                    raise NoWorker(sup.halted_reason)
+                ready = [w for w in sup.ready_workers() if w.role != "retiring"]
+                free = [w for w in ready if w.inflight < cap]
+                if free and not self._over_share(key, len(ready) * cap):
+                    best = min(free, key=lambda w: w.inflight + (0 if key in w.loaded else LOAD_PENALTY))
+                    self._take(best, key)
+                    return best
+                if not free and ready and not self._scaling and len(sup.workers) < self.config.max_workers:
+                    self._scaling = True  # every worker is saturated; one scale-out at a time
+                    sup.track(self._scale_out(key), "scale-out")
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(sup.workers)} busy)")
+                await sup.wait_changed(remaining)
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
 
-    def release(self, handle: WorkerHandle) -> None:
+    def release(self, handle: WorkerHandle, key: str) -> None:
         handle.inflight -= 1
+        self._running[key] -= 1
+        if not self._running[key]:
+            del self._running[key]
         self.supervisor.notify()
+
+    def _over_share(self, key: str, slots: int) -> bool:
+        """Whether ``key`` must let others go first: it holds at least its fair share of the
+        slots and another version is waiting for one."""
+        if not any(waiting for other, waiting in self._waiting.items() if other != key):
+            return False
+        active = {*self._running, *self._waiting}
+        return self._running.get(key, 0) >= max(1, slots // len(active))
 
     async def fresh_worker(self, how: str, key: str) -> WorkerHandle:
         """A new worker for one caller (``?worker=boot|snapshot``); it stays as an extra."""
@@ -77,7 +100,7 @@ class Placement:
             sup.kill(handle, "restore fell back to boot")
             raise NoWorker(f"restore failed: {sup.restore_fallback}")
         await asyncio.wait_for(handle.ready.wait(), self.config.boot_timeout_s)
-        self._take(handle)  # like acquire(): the caller gives it back with release()
+        self._take(handle, key)  # like acquire(): the caller gives it back with release()
         return handle
 
     async def ensure_loaded(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None = None) -> Reply:
@@ -121,8 +144,9 @@ class Placement:
 
     # -- internals
 
-    def _take(self, handle: WorkerHandle) -> None:
+    def _take(self, handle: WorkerHandle, key: str) -> None:
         handle.inflight += 1  # taken now, so concurrent callers see it; release() gives it back
+        self._running[key] = self._running.get(key, 0) + 1
         handle.last_used = asyncio.get_running_loop().time()
 
     async def _load(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None) -> Reply:

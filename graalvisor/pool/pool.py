@@ -63,8 +63,8 @@ class Pool:
     async def acquire(self, key: str, timeout: float) -> WorkerHandle:
         return await self.placement.acquire(key, timeout)
 
-    def release(self, handle: WorkerHandle) -> None:
-        self.placement.release(handle)
+    def release(self, handle: WorkerHandle, key: str) -> None:
+        self.placement.release(handle, key)
 
     async def fresh_worker(self, how: str, key: str) -> WorkerHandle:
         return await self.placement.fresh_worker(how, key)

@@ -44,16 +44,24 @@ class Invocation:
 
 
 class Scheduler:
-    def __init__(self, pool: Pool, queue_timeout_s: float) -> None:
+    def __init__(self, pool: Pool, queue_timeout_s: float, python_isolates: int) -> None:
         self.pool = pool
         self.queue_timeout_s = queue_timeout_s
+        # A new GraalPy context re-imports and re-initialises everything and runs the function's
+        # code cold: seconds, where a warm isolate answers in milliseconds. So a Python version
+        # runs at most this many calls at once, and a burst queues here for a warm isolate
+        # instead of starting a storm of new contexts.
+        self.python_isolates = python_isolates
         self._slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
         self.queued: dict[str, int] = {}
 
     def _slot(self, target: Target) -> asyncio.Semaphore:
+        limit = target.concurrency
+        if target.language == "python":
+            limit = min(limit, self.python_isolates)
         current = self._slots.get(target.name)
-        if current is None or current[0] != target.concurrency:
-            current = (target.concurrency, asyncio.Semaphore(target.concurrency))
+        if current is None or current[0] != limit:
+            current = (limit, asyncio.Semaphore(limit))
             self._slots[target.name] = current
         return current[1]
 
@@ -63,7 +71,7 @@ class Scheduler:
         try:
             return await self.pool.ensure_loaded(handle, spec["key"], spec)
         finally:
-            self.pool.release(handle)
+            self.pool.release(handle, spec["key"])
 
     def forget(self, name: str) -> None:
         """A deleted function's queue state goes with it."""
@@ -74,12 +82,13 @@ class Scheduler:
     async def invoke(self, target: Target, params: str, fresh: str | None = None) -> Invocation:
         t0 = time.perf_counter()
         slot = self._slot(target)
+        slot_limit = self._slots[target.name][0]
         self.queued[target.name] = self.queued.get(target.name, 0) + 1
         try:
             await asyncio.wait_for(slot.acquire(), self.queue_timeout_s)
         except TimeoutError:
             return Invocation("unavailable", error={
-                "error": f"function '{target.name}' has {target.concurrency} invocations in flight and this one "
+                "error": f"function '{target.name}' has {slot_limit} invocations in flight and this one "
                          f"waited {self.queue_timeout_s:.0f} s for a slot; raise its concurrency or retry later"},
                 wait_ms=_ms(t0))
         finally:
@@ -126,7 +135,7 @@ class Scheduler:
                                                              "retried (it may have had side effects)"},
                               wait_ms=_ms(t0))
         finally:
-            self.pool.release(handle)
+            self.pool.release(handle, target.key)
         inv = _to_invocation(reply, wait_ms - worker_ms - load_ms)
         inv.load_ms = load_ms
         if fresh is not None:
