@@ -64,22 +64,6 @@ class Row:
         return self.gv_later_ms / self.stock_later_ms
 
 
-def wait_warm_pool(daemon: Daemon, timeout_s: float) -> float:
-    """Until the base image exists and every member restored from it; returns the seconds waited."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout_s:
-        health = daemon.healthz()
-        snapshots = health.get("snapshots", {})
-        if not health.get("criu", {}).get("available") or snapshots.get("booting_because"):
-            console.print(f"[yellow]no snapshots: {snapshots.get('booting_because') or health['criu']['message']}")
-            return time.monotonic() - t0
-        members = [w for w in health["workers"] if w["role"] == "member"]
-        if snapshots.get("base") and members and all(w["start"] == "snapshot" and w["ready"] for w in members):
-            return time.monotonic() - t0
-        time.sleep(0.5)
-    raise SystemExit(f"the base image and its clones were not ready after {timeout_s:.0f} s")
-
-
 def settle(daemon: Daemon, max_s: float = 60) -> None:
     cpu_quiet(worker_pids(daemon.healthz()), time.monotonic() + max_s)
 
@@ -192,7 +176,10 @@ def main() -> None:
         t0 = time.monotonic()
         with running_daemon(Path(tmp) / "data", a.workers, extra, log_path=Path(tmp) / "graalvisor.log",
                             timeout_s=300) as daemon:
-            startup_s = time.monotonic() - t0 + wait_warm_pool(daemon, 900)
+            health = daemon.wait_warm_pool(900)
+            startup_s = time.monotonic() - t0
+            if health["snapshots"].get("booting_because"):
+                console.print(f"[yellow]no snapshots: {health['snapshots']['booting_because']}")
             console.print(f"daemon up, base image made and members restored from it in {startup_s:.1f} s")
             settle(daemon)
             for language in a.languages.split(","):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -42,10 +43,11 @@ def parse_mix(text: str | None) -> dict[str, float]:
     return mix
 
 
-def run_platform(kind: str, plan: Plan, run_dir: Path, workers: int, progress: bool) -> dict[str, object]:
+def run_platform(kind: str, plan: Plan, run_dir: Path, workers: int, progress: bool,
+                 daemon_args: list[str]) -> dict[str, object]:
     out = run_dir / kind
     out.mkdir(parents=True, exist_ok=True)
-    platform = Platform(kind, out / "data", workers=workers)
+    platform = Platform(kind, out / "data", workers=workers, daemon_args=daemon_args)
     t_boot = time.monotonic()
     platform.start()
     boot_s = time.monotonic() - t_boot
@@ -91,6 +93,7 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--max-ms", type=float, default=50.0, help="clip trace durations to this when sizing inputs")
     p.add_argument("--mix", help="language shares, default js=0.48,python=0.24,java=0.28")
     p.add_argument("--workers", type=int, default=2, help="graalvisor workers")
+    p.add_argument("--daemon-args", default="", help="more `graalvisor serve` flags, e.g. '--base-warmup-s 30'")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--report", action="store_true", help="write the report when done")
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> Path:
                   f"thinning {plan.thinning:.4f}, languages {plan.meta()['languages']}")
     build_suite_jar()
     for kind in a.platforms.split(","):
-        s = run_platform(kind, plan, run_dir, a.workers, not a.no_progress)
+        s = run_platform(kind, plan, run_dir, a.workers, not a.no_progress, shlex.split(a.daemon_args))
         console.print(f"{kind}: {s['ok']}/{s['invocations']} ok in {s['wall_s']} s")
         time.sleep(2)
     if a.report:

@@ -219,6 +219,23 @@ class Daemon:
         body: dict[str, Any] = self.server.wait_ready("/healthz", timeout_s, ready).json()
         return body
 
+    def wait_warm_pool(self, timeout_s: float = 900.0) -> dict[str, Any]:
+        """Waits until the base image exists and every member was restored from an image, as the
+        daemon serves once its start-up is over; returns at once where CRIU is not available
+        (booted workers are all there will be)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            health = self.healthz()
+            snapshots = health.get("snapshots", {})
+            if not health.get("criu", {}).get("available") or snapshots.get("booting_because"):
+                return health
+            members = [w for w in health["workers"] if w["role"] == "member"]
+            if snapshots.get("base") and members and all(w["start"] == "snapshot" and w["ready"] for w in members):
+                return health
+            if time.monotonic() > deadline:
+                raise LaunchFailed(f"no base image and restored members within {timeout_s:.0f} s: {health}")
+            time.sleep(0.5)
+
     def stop(self, grace_s: float = 30.0) -> None:
         """Stops the daemon, then any worker it left behind."""
         with contextlib.suppress(httpx.HTTPError, ValueError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ class Platform:
     port: int = field(default_factory=free_port)
     server: ServerProcess | None = None
     daemon: Daemon | None = None  # graalvisor only: it also stops the workers the daemon left
+    daemon_args: list[str] = field(default_factory=list)  # graalvisor only: more serve flags
 
     def __post_init__(self) -> None:
         if self.kind not in PLATFORMS:
@@ -49,10 +49,11 @@ class Platform:
         self.data_dir.mkdir(parents=True)
         log = self.data_dir.parent / f"{self.kind}.log"
         if self.kind == "graalvisor":
-            self.daemon = start_daemon(self.data_dir, self.workers, log_path=log, timeout_s=timeout, port=self.port)
+            self.daemon = start_daemon(self.data_dir, self.workers, self.daemon_args, log_path=log, timeout_s=timeout,
+                                       port=self.port)
             self.server = self.daemon.server
             try:
-                self._wait_warm_pool(warm_timeout)
+                self.daemon.wait_warm_pool(warm_timeout)
             except BaseException:
                 self.stop()
                 raise
@@ -67,20 +68,6 @@ class Platform:
             self.stop()
             raise
         return self
-
-    def _wait_warm_pool(self, timeout: float) -> None:
-        assert self.daemon is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            health = self.daemon.healthz()
-            snapshots = health.get("snapshots", {})
-            if not health.get("criu", {}).get("available") or snapshots.get("booting_because"):
-                return  # no snapshots here: booted workers are all there will be
-            members = [w for w in health["workers"] if w["role"] == "member"]
-            if snapshots.get("base") and members and all(w["start"] == "snapshot" and w["ready"] for w in members):
-                return
-            time.sleep(0.5)
-        raise TimeoutError(f"graalvisor made no base image and clones within {timeout:.0f} s")
 
     def health(self) -> dict[str, object]:
         r = httpx.get(f"{self.url}/healthz", timeout=5)

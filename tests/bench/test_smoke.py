@@ -14,7 +14,7 @@ def test_twenty_second_replay_against_both_platforms(tmp_path: Path) -> None:
     run = tmp_path / "run"
     trace_bench.main(["--trace-dir", str(SAMPLE_2019), "--seconds", "20", "--minutes", "1", "--functions", "6",
                       "--max-rps", "1", "--max-ms", "5", "--workers", "1", "--no-progress", "--report",
-                      "--out", str(run)])
+                      "--out", str(run), "--daemon-args", "--base-warmup-s 0"])  # the corpus: test_snapshots
     plan = json.loads((run / "plan.json").read_text())
     assert plan["functions"] == 6 and plan["invocations"] > 0
     for kind in ("graalvisor", "baseline"):
