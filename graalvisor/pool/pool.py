@@ -1,5 +1,6 @@
 """The pool as the scheduler and the daemon see it: one small facade over the supervisor
-(processes), placement (which worker runs a call) and templates (images)."""
+(processes), placement (which worker runs a call), templates (images) and the rolling image
+(versions compiled for every worker)."""
 
 from __future__ import annotations
 
