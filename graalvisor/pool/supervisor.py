@@ -167,15 +167,21 @@ class Supervisor:
                     if w.role == "member" and (newest is None or w.image_id != newest.id)]:
             if self._stopping or newest is None or self.newest_image() is not newest:
                 return  # a newer image came meanwhile: its own renewal takes over
+            # Claimed first, so a renewal running beside this one never replaces it twice: from
+            # here it takes no new calls, and its exit starts no replacement.
+            old.role = "retiring"
             new = await self.start_worker("member", image=newest)
             if new.start_kind != "snapshot":
                 new.role = "retiring"  # its exit must not start another member
                 self.kill(new, "restore fell back to boot; the old member stays")
+                old.role = "member"
                 return
             await _first(new.ready.wait(), new.gone.wait(), timeout=self.config.boot_timeout_s)
-            if not new.ready.is_set():
-                return  # the clone did not come up; the booted member keeps serving
-            old.role = "retiring"  # takes no new calls, and its exit starts no replacement
+            if not new.ready.is_set():  # the clone did not come up: the old member keeps serving
+                new.role = "retiring"
+                self.kill(new, "did not come up to replace a member")
+                old.role = "member"
+                return
             while not old.dead and (old.inflight or old.pending):
                 await self.wait_changed(1.0)
             if not old.dead:
