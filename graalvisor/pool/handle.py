@@ -154,6 +154,14 @@ class WorkerHandle:
             except ProcessLookupError:
                 pass
 
+    async def wait_up(self, timeout: float) -> bool:
+        """Waits until the worker is ready or gone for good (or ``timeout``); True when ready."""
+        waits = {asyncio.ensure_future(self.ready.wait()), asyncio.ensure_future(self.gone.wait())}
+        _, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for w in pending:
+            w.cancel()
+        return self.ready.is_set()
+
     def close_fds(self) -> None:
         if self.wake_fd is not None:
             os.close(self.wake_fd)

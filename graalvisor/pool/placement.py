@@ -165,11 +165,7 @@ class Placement:
         function's own image where it has one (loaded and compiled), else from the base image."""
         try:
             handle = await self.supervisor.start_worker("extra", image=self.image_for(key))
-            waits = {asyncio.ensure_future(handle.ready.wait()), asyncio.ensure_future(handle.gone.wait())}
-            _, pending = await asyncio.wait(waits, timeout=self.config.boot_timeout_s,
-                                            return_when=asyncio.FIRST_COMPLETED)
-            for w in pending:
-                w.cancel()
+            await handle.wait_up(self.config.boot_timeout_s)
         except OSError as e:
             log.warning("scale-out failed: %s", e)
         finally:

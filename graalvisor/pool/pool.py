@@ -122,7 +122,7 @@ class Pool:
         return self.templates.remove(snap_id)
 
     def remove_stale_images(self, live_keys: set[str]) -> None:
-        self.templates.store.remove_stale(self.templates.runtime_key, live_keys)
+        self.templates.remove_stale(live_keys)
 
     # -- status
 

@@ -20,14 +20,11 @@ from graalvisor.config import Config
 from graalvisor.pool import criu
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.snapshots import Snapshot
-from graalvisor.pool.templates import Templates, quiet_after_a_call
+from graalvisor.pool.templates import DEFAULT_WARMUP, WARMUP_BUDGET_S, Templates, quiet_after_a_call
 from graalvisor.protocol.messages import Op
 
 log = logging.getLogger("graalvisor.pool")
 
-# Calls per version, past Truffle's first tier (400); the budget bounds a slow function.
-WARM_CALLS = 500
-WARM_BUDGET_S = 10.0
 WARM_CALL_TIMEOUT_MS = 10_000  # one slow replay must not hold the template (and the queue) long
 # Versions compiled into one generation at most: a generation is dumped, and its clones start
 # serving, without waiting for a long queue.
@@ -138,8 +135,9 @@ class RollingImage:
         if not loaded.ok:
             log.warning("rolling image: %s does not load in the template: %s", key, loaded.message)
             return False
-        deadline = time.monotonic() + WARM_BUDGET_S
-        for _ in range(WARM_CALLS):
+        # As many calls as a function image's warm-up, within its budget.
+        deadline = time.monotonic() + WARMUP_BUDGET_S
+        for _ in range(DEFAULT_WARMUP):
             reply = await template.request(Op.INVOKE, key=key, params=waiting.params,
                                            timeout_ms=min(waiting.timeout_ms, WARM_CALL_TIMEOUT_MS))
             if not reply.ok:

@@ -176,8 +176,7 @@ class Supervisor:
                 self.kill(new, "restore fell back to boot; the old member stays")
                 old.role = "member"
                 return
-            await _first(new.ready.wait(), new.gone.wait(), timeout=self.config.boot_timeout_s)
-            if not new.ready.is_set():  # the clone did not come up: the old member keeps serving
+            if not await new.wait_up(self.config.boot_timeout_s):  # the old member keeps serving
                 new.role = "retiring"
                 self.kill(new, "did not come up to replace a member")
                 old.role = "member"
@@ -321,14 +320,6 @@ async def _finish_page_server(pages: asyncio.subprocess.Process, images: Path, t
                     images / f"lazy-restore-{token}.log")
     else:
         (images / f"lazy-restore-{token}.log").unlink(missing_ok=True)
-
-
-async def _first(*waits: Coroutine[Any, Any, Any], timeout: float) -> None:
-    """Returns when the first of ``waits`` is done, or after ``timeout``; cancels the rest."""
-    tasks = {asyncio.ensure_future(w) for w in waits}
-    _, pending = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
 
 
 async def _exited(handle: WorkerHandle, timeout: float) -> bool:

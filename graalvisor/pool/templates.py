@@ -60,7 +60,6 @@ class Templates:
         self._base_lock = asyncio.Lock()
         # One template at a time: each takes a core and a worker's memory while it warms.
         self.image_lock = asyncio.Lock()
-        self.base_made_s: float | None = None  # how long the last base image took, warm-up and dump
         self.on_base_made: Callable[[], None] = lambda: None
         self.is_current: Callable[[str], bool] = lambda key: True
         self._answered: dict[str, int] = {}  # version key -> calls answered, toward its own image
@@ -134,6 +133,10 @@ class Templates:
         for key in keys:
             self._answered.pop(key, None)
             self._imaged.discard(key)
+        self.remove_stale(live_keys)
+
+    def remove_stale(self, live_keys: set[str]) -> None:
+        """Drops images of another runtime, and function images of versions no longer served."""
         self.store.remove_stale(self.runtime_key, live_keys)
 
     # -- images on disk
@@ -203,9 +206,7 @@ class Templates:
             if self.base() is not None:
                 return
             try:
-                t0 = time.monotonic()
                 await self.make("base", lambda template: _warm_base(template, self.config))
-                self.base_made_s = time.monotonic() - t0
                 self.on_base_made()
             except Exception as e:  # the pool keeps booting; say why once
                 self.supervisor.fallback(f"could not make a base image: {e}")

@@ -55,7 +55,8 @@ class Scheduler:
         self._slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
         self.queued: dict[str, int] = {}
 
-    def _slot(self, target: Target) -> asyncio.Semaphore:
+    def _slot(self, target: Target) -> tuple[int, asyncio.Semaphore]:
+        """The function's slots and how many there are (Python: capped at warm isolates)."""
         limit = target.concurrency
         if target.language == "python":
             limit = min(limit, self.python_isolates)
@@ -63,7 +64,7 @@ class Scheduler:
         if current is None or current[0] != limit:
             current = (limit, asyncio.Semaphore(limit))
             self._slots[target.name] = current
-        return current[1]
+        return current
 
     async def deploy(self, spec: dict[str, Any]) -> Reply:
         """Loads a new version in one worker: the deploy-time check for syntax and entrypoint."""
@@ -81,8 +82,7 @@ class Scheduler:
 
     async def invoke(self, target: Target, params: str, fresh: str | None = None) -> Invocation:
         t0 = time.perf_counter()
-        slot = self._slot(target)
-        slot_limit = self._slots[target.name][0]
+        slot_limit, slot = self._slot(target)
         self.queued[target.name] = self.queued.get(target.name, 0) + 1
         try:
             await asyncio.wait_for(slot.acquire(), self.queue_timeout_s)

@@ -14,7 +14,7 @@ def target(language: str, concurrency: int, name: str = "f") -> Target:
 def free_slots(scheduler: Scheduler, t: Target) -> int:
     """How many callers get a slot at once, counted by taking them."""
     async def take() -> int:
-        slot = scheduler._slot(t)
+        _, slot = scheduler._slot(t)
         taken = 0
         while not slot.locked():
             await slot.acquire()
