@@ -57,8 +57,8 @@ class Daemon:
         """Stores the artifact, loads it in a worker (the check for syntax and entrypoint), and
         only then records the new version: code that does not load never becomes the latest.
         With ``warmup_params`` a JS or Python version is compiled into the rolling image before
-        its first call (else after it, with that call's params)."""
-        artifacts.check(language, data)
+        its first call (else once it has answered a few calls, with the last one's params)."""
+        await asyncio.to_thread(artifacts.check, language, data)  # may unzip: off the event loop
         settings = config.model_dump(exclude={"entrypoint"})
         entrypoint = config.entrypoint
         if language == "java" and entrypoint == "main":

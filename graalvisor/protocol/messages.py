@@ -39,7 +39,7 @@ class NoFields:
 
 @dataclass(frozen=True, slots=True)
 class Deploy:
-    spec: dict[str, Any]  # built by api.artifacts.load_spec; read by the Java side's Spec
+    spec: dict[str, Any]  # built by domain.artifacts.load_spec; read by the Java side's Spec
 
 
 @dataclass(frozen=True, slots=True)
