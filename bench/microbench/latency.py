@@ -11,6 +11,7 @@ on whichever ran then.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import orjson
 
 from bench.microbench.functions import HELLO_PARAMS, HELLO_RESULT
 from bench.microbench.rawhttp import RawConnection
-from bench.microbench.stats import Summary, summarize
+from bench.microbench.stats import Summary, server_timing, summarize
 
 BODY = orjson.dumps(HELLO_PARAMS)
 HEADERS = {"content-type": "application/json"}
@@ -117,6 +118,55 @@ def measure_latency(client: str, targets: list[Target], concurrency: int, n: int
             seconds[target.label] += elapsed
     return {label: LatencyResult(label, concurrency, summarize(s), len(s) / seconds[label])
             for label, s in samples.items()}
+
+
+# Server-Timing's parts of a warm call, in the order a call meets them (see DESIGN.md).
+HOPS = ("queue", "load", "start", "run", "jvm", "worker", "ipc")
+
+
+@dataclass
+class HopResult:
+    """Median µs of each hop over ``n`` sequential calls (raw client); ``gateway`` is the route's
+    own code (its total less the hops), ``http`` what is left of the client's wall time: uvicorn,
+    the ASGI stack, the client and the kernel's loopback."""
+
+    label: str
+    n: int
+    us: dict[str, float]
+    wall_us: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "median_us": {k: round(v, 1) for k, v in self.us.items()},
+                "wall_us": round(self.wall_us, 1)}
+
+
+def measure_hops(target: Target, n: int) -> HopResult:
+    async def run() -> HopResult:
+        connection = RawConnection(target.url)
+        parts: dict[str, list[float]] = {}
+        walls: list[float] = []
+        try:
+            for i in range(n + 20):  # the first 20 unmeasured
+                t0 = time.perf_counter()
+                status, headers, body = await connection.exchange(target.path, BODY)
+                wall_us = (time.perf_counter() - t0) * 1e6
+                if status != 200:
+                    raise RuntimeError(f"{target.label}: {status} {body[:300]!r}")
+                if i < 20:
+                    continue
+                timing = server_timing(headers.get("server-timing"))
+                hops_us = {hop: timing.get(hop, 0.0) * 1000 for hop in HOPS}
+                hops_us["gateway"] = timing.get("gateway", 0.0) * 1000 - sum(hops_us.values())
+                hops_us["http"] = wall_us - timing.get("gateway", 0.0) * 1000
+                for hop, us in hops_us.items():
+                    parts.setdefault(hop, []).append(us)
+                walls.append(wall_us)
+        finally:
+            await connection.close()
+        return HopResult(target.label, n, {hop: statistics.median(v) for hop, v in parts.items()},
+                         statistics.median(walls))
+
+    return asyncio.run(run())
 
 
 def ratios(results: dict[str, LatencyResult], baseline: str = "bare") -> dict[str, dict[str, float]]:

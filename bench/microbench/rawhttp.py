@@ -25,6 +25,11 @@ class RawConnection:
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         """One request on the kept-alive connection; returns (status, body)."""
+        status, _, payload = await self.exchange(path, body)
+        return status, payload
+
+    async def exchange(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """One request on the kept-alive connection; returns (status, headers, body)."""
         if self._writer is None or self._reader is None:
             await self.open()
         assert self._reader is not None and self._writer is not None
@@ -40,7 +45,7 @@ class RawConnection:
         payload = await self._reader.readexactly(int(headers["content-length"]))
         if headers.get("connection", "").lower() == "close":
             await self.close()
-        return status, payload
+        return status, headers, payload
 
     async def close(self) -> None:
         if self._writer is not None:

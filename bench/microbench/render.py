@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from bench.microbench.cpu import LAST, WARM_DIVISOR, CpuResult
-from bench.microbench.latency import LatencyResult, ratios
+from bench.microbench.latency import HOPS, HopResult, LatencyResult, ratios
 from bench.microbench.memory import MemoryResult
 from bench.microbench.spawn import AIM_US, SpawnResult
 
@@ -48,6 +48,16 @@ def latency_table(client: str, by_concurrency: dict[int, dict[str, LatencyResult
     return table
 
 
+def hops_table(results: list[HopResult]) -> Table:
+    table = Table(title="2b. Where a warm call's time goes: median µs per hop (Server-Timing; raw client, c=1)")
+    hops = [*HOPS, "gateway", "http"]
+    for col in ("target", *hops, "wall"):
+        table.add_column(col, justify="left" if col == "target" else "right")
+    for r in results:
+        table.add_row(r.label, *(f"{r.us.get(h, 0.0):,.0f}" for h in hops), f"{r.wall_us:,.0f}")
+    return table
+
+
 def cpu_table(r: CpuResult) -> Table:
     table = Table(title=f"3. CPU-bound JS kernel (size {r.size}): warm-up, then {r.iterations} iterations, "
                         f"last {LAST} counted")
@@ -81,7 +91,7 @@ def memory_table(r: MemoryResult) -> Table:
 
 
 def summary_lines(spawn: list[SpawnResult], latency: dict[str, dict[int, dict[str, LatencyResult]]],
-                  cpu: CpuResult, memory: MemoryResult) -> list[str]:
+                  cpu: CpuResult | None, memory: MemoryResult | None) -> list[str]:
     lines: list[str] = []
     for s in spawn:
         lines.append(f"spawn    {s.language:<7} p50 {_us(s.start_us.p50):>9} µs  p99 {_us(s.start_us.p99):>9} µs"
@@ -94,11 +104,14 @@ def summary_lines(spawn: list[SpawnResult], latency: dict[str, dict[int, dict[st
                 ms = results[label].ms
                 lines.append(f"latency  {client:<5} c={c:<2} {label:<7} p50 {ms.p50:7.2f} ms  p99 {ms.p99:7.2f} ms"
                              f"  graalvisor/bare p50 {ratio['p50']:.2f}x  p99 {ratio['p99']:.2f}x")
-    lines.append(f"cpu      GraalJS best {cpu.graal.best:.1f} ms median {cpu.graal.median:.1f} ms | Node.js "
-                 f"{cpu.node_version} best {cpu.node.best:.1f} ms median {cpu.node.median:.1f} ms | GraalJS/Node "
-                 f"{cpu.ratio_best:.2f}x best, {cpu.ratio_median:.2f}x median")
-    lines.append(f"runtime  truffle_runtime={cpu.truffle_runtime!r} optimizing={cpu.optimizing} "
-                 f"graalvm={cpu.graalvm_version!r}")
+    if cpu is not None:
+        lines.append(f"cpu      GraalJS best {cpu.graal.best:.1f} ms median {cpu.graal.median:.1f} ms | Node.js "
+                     f"{cpu.node_version} best {cpu.node.best:.1f} ms median {cpu.node.median:.1f} ms | GraalJS/Node "
+                     f"{cpu.ratio_best:.2f}x best, {cpu.ratio_median:.2f}x median")
+        lines.append(f"runtime  truffle_runtime={cpu.truffle_runtime!r} optimizing={cpu.optimizing} "
+                     f"graalvm={cpu.graalvm_version!r}")
+    if memory is None:
+        return lines
     per_lang = ", ".join(f"{lang} {g.per_function_mb:.2f}" for lang, g in memory.languages.items())
     total = memory.after_mb - memory.before_mb
     lines.append(f"memory   idle {memory.at_ready_mb:.0f} MB at ready, {memory.idle_mb:.0f} MB settled; "

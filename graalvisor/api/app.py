@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import FastAPI, Query, Request
+from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.responses import Response
+from starlette.routing import Route
 
 from graalvisor import __version__
 from graalvisor.api import errors
 from graalvisor.api.errors import invocation_status, json_response
 from graalvisor.api.models import FunctionUpload
 from graalvisor.config import Config
-from graalvisor.daemon import Daemon
+from graalvisor.daemon import Daemon, Invocation
 from graalvisor.domain import FunctionConfig, Invalid, TooLarge, check_name
 from graalvisor.domain.payloads import decode_code, parse_params
 from graalvisor.pool import DEFAULT_WARMUP, MAX_WARMUP
@@ -57,7 +60,7 @@ def create_app(config: Config) -> FastAPI:
             except ValidationError as e:
                 raise Invalid("invalid upload: " + _problems(e)) from None
             config = FunctionConfig.model_validate(upload.model_dump(exclude={"language", "code", "binary", "warmup"}))
-            warmup = orjson.dumps(upload.warmup.params).decode() if upload.warmup is not None else None
+            warmup = orjson.dumps(upload.warmup.params) if upload.warmup is not None else None
             version, created = await daemon.deploy(name, upload.language, config,
                                                    decode_code(upload.code, upload.binary), warmup)
         else:
@@ -113,19 +116,17 @@ def create_app(config: Config) -> FastAPI:
         daemon.delete_snapshot(snap_id)
         return json_response(200, {"deleted": snap_id})
 
-    @app.post("/invoke/{name}", openapi_extra=_INVOKE_DOC)
-    async def invoke(name: str, request: Request,
-                     worker: Annotated[Literal["boot", "snapshot"] | None, Query(
-                         description="start a new worker for this call (boot or restore): for measuring cold starts",
-                     )] = None) -> Response:
-        """Run the function's latest version on the JSON params in the body."""
+    async def invoke(request: Request) -> Response:
+        """Run the function's latest version on the JSON params in the body. A plain Starlette
+        route, the warm path: FastAPI's parameter solving cost 45 µs a call here (documented in
+        OpenAPI by _INVOKE_OPERATION)."""
+        t0 = time.perf_counter()
+        worker = request.query_params.get("worker")
+        if worker is not None and worker not in FRESH_WORKERS:
+            raise Invalid(f"worker must be one of {', '.join(FRESH_WORKERS)} (or left out), not {worker!r}")
         body = await _read_body(request, limit)
-        record, inv = await daemon.invoke(name, parse_params(body), worker)
-        headers = {
-            "X-Invocation-Id": record.id,
-            "Server-Timing": f"queue;dur={inv.wait_ms:.3f}, load;dur={inv.load_ms:.3f}, start;dur={inv.init_ms:.3f}, "
-                             f"run;dur={inv.run_ms:.3f}",
-        }
+        record, inv = await daemon.invoke(request.path_params["name"], parse_params(body), worker)
+        headers = {"X-Invocation-Id": record.id, "Server-Timing": _server_timing(inv, t0)}
         if inv.start:
             headers["X-Start"] = inv.start
         if inv.status == "success":
@@ -135,6 +136,17 @@ def create_app(config: Config) -> FastAPI:
         if inv.logs:
             body_out["logs"] = inv.logs
         return json_response(invocation_status(inv.status), body_out, headers)
+
+    app.router.routes.append(Route("/invoke/{name}", invoke, methods=["POST"]))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema["paths"]["/invoke/{name}"] = {"post": _INVOKE_OPERATION}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/invocations/{invocation_id}")
     async def get_invocation(invocation_id: str) -> Response:
@@ -159,6 +171,15 @@ def create_app(config: Config) -> FastAPI:
     return app
 
 
+def _server_timing(inv: Invocation, t0: float) -> str:
+    """Where the call's time went, in ms: each hop, and ``gateway``, all of it from the route's
+    start to the response built (so what is left of the client's time is HTTP and the client)."""
+    gateway = (time.perf_counter() - t0) * 1000
+    return (f"queue;dur={inv.wait_ms:.3f}, load;dur={inv.load_ms:.3f}, start;dur={inv.init_ms:.3f}, "
+            f"run;dur={inv.run_ms:.3f}, jvm;dur={inv.jvm_ms:.3f}, worker;dur={inv.worker_ms:.3f}, "
+            f"ipc;dur={inv.ipc_ms:.3f}, gateway;dur={gateway:.3f}")
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -181,8 +202,26 @@ _UPLOAD_DOC: dict[str, Any] = {
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     }}
 }
-_INVOKE_DOC: dict[str, Any] = {
+FRESH_WORKERS = ("boot", "snapshot")
+_INVOKE_OPERATION: dict[str, Any] = {
+    "summary": "Invoke",
+    "description": "Run the function's latest version on the JSON params in the body; the answer is its JSON "
+                   "result. Server-Timing says where the time went (queue, load, start, run, jvm, worker, ipc, "
+                   "gateway), X-Invocation-Id names the record, X-Start the kind of start (warm, isolate, snapshot, "
+                   "boot).",
+    "parameters": [
+        {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "worker", "in": "query", "required": False,
+         "description": "start a new worker for this call (boot or restore): for measuring cold starts",
+         "schema": {"type": "string", "enum": list(FRESH_WORKERS)}},
+    ],
     "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+    "responses": {"200": {"description": "the function's result"},
+                  "400": {"description": "the params are not a JSON object"},
+                  "404": {"description": "no such function"},
+                  "502": {"description": "the function failed (error, exit, load error)"},
+                  "503": {"description": "no worker or slot within the queue timeout"},
+                  "504": {"description": "the function ran past its timeout"}},
 }
 
 __all__ = ["create_app"]

@@ -53,7 +53,7 @@ class Daemon:
     # -- functions
 
     async def deploy(self, name: str, language: str, config: FunctionConfig, data: bytes,
-                     warmup_params: str | None = None) -> tuple[FunctionVersion, bool]:
+                     warmup_params: bytes | None = None) -> tuple[FunctionVersion, bool]:
         """Stores the artifact, loads it in a worker (the check for syntax and entrypoint), and
         only then records the new version: code that does not load never becomes the latest.
         With ``warmup_params`` a JS or Python version is compiled into the rolling image before
@@ -152,7 +152,7 @@ class Daemon:
 
     # -- invocations
 
-    async def invoke(self, name: str, params: str, fresh: str | None = None) -> tuple[InvocationRecord, Invocation]:
+    async def invoke(self, name: str, params: bytes, fresh: str | None = None) -> tuple[InvocationRecord, Invocation]:
         """Runs the latest version; every accepted call leaves a record, whatever happens."""
         t0 = time.perf_counter()
         entry = self.catalog.require(name)
@@ -168,7 +168,7 @@ class Daemon:
             inv = Invocation("error", error={"error": f"internal error: {type(e).__name__}: {e}"})
         record.status, record.start = inv.status, inv.start
         record.wait_ms, record.init_ms, record.run_ms = inv.wait_ms, inv.init_ms, inv.run_ms
-        record.result = inv.result.decode() if inv.result is not None else None
+        record.result = inv.result
         record.error, record.logs = inv.error, inv.logs
         self.recorder.finish(record)
         self.metrics.invocations.labels(name, inv.status, inv.start or "none").inc()

@@ -20,14 +20,14 @@ def decode_code(code: str, binary: bool) -> bytes:
         raise Invalid(f"code is not valid base64 (binary: true): {e}") from None
 
 
-def parse_params(body: bytes) -> str:
-    """The params of a call as JSON text: an object, or ``{}`` for an empty body."""
+def parse_params(body: bytes) -> bytes:
+    """The params of a call as JSON text (UTF-8): an object, or ``{}`` for an empty body."""
     if not body.strip():
-        return "{}"
+        return b"{}"
     try:
         params = orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise Invalid(f"the request body is not JSON: {e}") from None
     if not isinstance(params, dict):
         raise Invalid(f"params must be a JSON object, not {type(params).__name__}")
-    return body.decode("utf-8")
+    return body

@@ -106,6 +106,10 @@ class Placement:
     async def ensure_loaded(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None = None) -> Reply:
         """Loads a version into a worker once; concurrent callers share the one load."""
         future = handle.loaded.get(key)
+        if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+            reply = future.result()
+            if reply.ok:
+                return reply  # the warm path: loaded long ago
         if future is None:
             future = asyncio.ensure_future(self._load(handle, key, spec))
             handle.loaded[key] = future

@@ -99,13 +99,13 @@ class Pool:
         self.rolling.is_current = is_current
         self.templates.is_current = is_current
 
-    def compile_ahead(self, key: str, language: str, params: str, timeout_ms: int) -> None:
+    def compile_ahead(self, key: str, language: str, params: bytes, timeout_ms: int) -> None:
         """Queues a JS or Python version for the rolling image (Java's code may do I/O, and a
         warm-up repeats calls: only on request)."""
         if language != "java":
             self.rolling.request(key, params, timeout_ms)
 
-    def after_call(self, key: str, language: str, params: str, timeout_ms: int) -> None:
+    def after_call(self, key: str, language: str, params: bytes, timeout_ms: int) -> None:
         """An answered call counts toward the rolling image (with these params) and toward an
         image of the version's own."""
         if language != "java":

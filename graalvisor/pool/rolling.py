@@ -33,7 +33,7 @@ BATCH = 8
 
 @dataclass(frozen=True)
 class Waiting:
-    params: str
+    params: bytes
     timeout_ms: int
 
 
@@ -52,7 +52,7 @@ class RollingImage:
         image = self.templates.store.warm(self.templates.runtime_key)
         return image is not None and key in image.function_keys
 
-    def request(self, key: str, params: str, timeout_ms: int) -> None:
+    def request(self, key: str, params: bytes, timeout_ms: int) -> None:
         """Queues a version to be compiled into the next generation (once)."""
         sup = self.templates.supervisor
         if not self.config.warm_versions or not sup.criu.available or key in self._asked or self.holds(key):
@@ -61,7 +61,7 @@ class RollingImage:
         self._waiting[key] = Waiting(params, timeout_ms)
         self.kick()
 
-    def called(self, key: str, params: str, timeout_ms: int) -> None:
+    def called(self, key: str, params: bytes, timeout_ms: int) -> None:
         """An answered call. A version called ``compile_after_calls`` times is worth compiling
         for every worker: most functions are called rarely, and a template's warm-up costs
         seconds of CPU, so one call alone does not earn it."""

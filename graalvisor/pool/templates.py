@@ -85,7 +85,7 @@ class Templates:
     async def image_function(self, key: str, params: dict[str, Any], warmup: int, timeout_ms: int) -> Snapshot:
         """A template with the version loaded, warmed with ``warmup`` calls of ``params``, dumped."""
         spec = await self.spec_for(key)
-        params_text = orjson.dumps(params).decode()
+        params_text = orjson.dumps(params)
 
         async def warm(template: WorkerHandle) -> None:
             await template.request(Op.HOLD_BLANKS)
@@ -103,7 +103,7 @@ class Templates:
         async with self.image_lock:
             return await self.make("function", warm, key)
 
-    def count_call(self, key: str, language: str, params: str, timeout_ms: int) -> None:
+    def count_call(self, key: str, language: str, params: bytes, timeout_ms: int) -> None:
         """New workers for a busy version restore from its own image (the function loaded and
         compiled) once it has answered ``snapshot_after_calls`` calls; the warm-up replays the
         call that crossed the line. Guest languages only: their sandbox has no I/O, so repeating
@@ -119,7 +119,7 @@ class Templates:
         if self.for_function(key) is None:
             self.supervisor.track(self._auto_image(key, params, timeout_ms), f"image-{key}")
 
-    async def _auto_image(self, key: str, params: str, timeout_ms: int) -> None:
+    async def _auto_image(self, key: str, params: bytes, timeout_ms: int) -> None:
         if not self.is_current(key):
             return  # updated or deleted since
         try:
@@ -221,7 +221,7 @@ async def _warm_base(template: WorkerHandle, config: Config) -> None:
     if config.base_warmup_s <= 0:
         for key in deployed:
             for _ in range(3):
-                await template.request(Op.INVOKE, key=key, params="{}", timeout_ms=60_000)
+                await template.request(Op.INVOKE, key=key, params=b"{}", timeout_ms=60_000)
     else:
         await _run_corpus(template, deployed, config.base_warmup_s)
     for key in deployed:
@@ -259,7 +259,7 @@ async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) 
     async def run(key: str, round_no: int) -> None:
         for i in range(CORPUS_ROUND):
             n = CORPUS_SIZES[(i + round_no) % len(CORPUS_SIZES)]
-            params = orjson.dumps({"n": n, "seed": 7 + i + 97 * round_no}).decode()
+            params = orjson.dumps({"n": n, "seed": 7 + i + 97 * round_no})
             reply = await template.request(Op.INVOKE, key=key, params=params, timeout_ms=60_000)
             if not reply.ok:
                 raise criu.CriuError(f"the warm-up corpus failed in {key}: {reply.message}")
@@ -277,7 +277,7 @@ async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) 
              "compilers idle" if time.monotonic() < deadline else "budget spent")
 
 
-async def quiet_after_a_call(template: WorkerHandle, key: str, params: str, timeout_ms: int) -> None:
+async def quiet_after_a_call(template: WorkerHandle, key: str, params: bytes, timeout_ms: int) -> None:
     """Where JIT counters stand after a warm-up is a matter of timing: the next call may take one
     past a compile threshold, and every clone would then compile the same code (and the compiler
     itself, with C2) during its first call. A clone's first call also re-seeds the isolate it

@@ -7,12 +7,12 @@ from graalvisor.protocol.frames import (
     META,
     Kind,
     ProtocolError,
-    decode_reply,
-    decode_request,
     encode_reply,
     encode_request,
     read_reply,
     recv_request,
+    reply_parts,
+    split_body,
 )
 from graalvisor.protocol.messages import (
     FIELDS,
@@ -31,6 +31,6 @@ from graalvisor.protocol.messages import (
 
 __all__ = [
     "FIELDS", "HEADER", "MAX_FRAME", "META", "Deploy", "Hello", "Invoke", "Kind", "NoFields", "Op", "ProtocolError",
-    "Reply", "Request", "Settle", "Undeploy", "decode_reply", "decode_request", "encode_reply", "encode_request",
-    "read_hello", "read_reply", "recv_request", "request_frame",
+    "Reply", "Request", "Settle", "Undeploy", "encode_reply", "encode_request", "read_hello",
+    "read_reply", "recv_request", "reply_parts", "request_frame", "split_body",
 ]

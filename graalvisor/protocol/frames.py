@@ -4,11 +4,11 @@ Every frame starts with a 4-byte big-endian word: its kind in the top two bits, 
 what follows in the other 30. The kind makes a reply read as a request (or the reverse) a
 :class:`ProtocolError` instead of garbage.
 
-* request (gateway to worker): one orjson object.
-* reply (worker to gateway, the hello too): a 4-byte length of the meta, the meta (one JSON
-  object, with the request id), then the function's result bytes as they came from the guest.
-  The result is never escaped into the meta, nor parsed on the way, so it crosses once. No
-  result and an empty result read the same: a JSON value is never empty.
+Both kinds have one layout: a 4-byte length of the meta, the meta (one JSON object: the op and
+its fields, or a reply with the request id), then a payload of raw bytes: a call's params on a
+request, the function's result on a reply, as the caller or the guest wrote them. A payload is
+never escaped into the meta nor parsed on the way, so it crosses once. No payload and an empty
+payload read the same: a JSON value is never empty.
 
 Requests carry an ``id``; the reply with the same ``id`` may come back in any order, so many
 invocations are in flight on one connection.
@@ -47,15 +47,21 @@ def header(kind: Kind, length: int) -> bytes:
     return HEADER.pack(kind << _KIND_SHIFT | length)
 
 
-def encode_request(message: Mapping[str, Any]) -> bytes:
-    body = orjson.dumps(message)
-    return header(Kind.REQUEST, len(body)) + body
+def encode_request(message: Mapping[str, Any], payload: bytes | None = None) -> bytes:
+    meta = orjson.dumps(message)
+    payload = payload or b""
+    return b"".join((header(Kind.REQUEST, META.size + len(meta) + len(payload)), META.pack(len(meta)), meta, payload))
 
 
 def encode_reply(meta: bytes, result: bytes | None = None) -> bytes:
     """``meta`` is one JSON object, already encoded; ``result`` goes as it is."""
-    result = result or b""
-    return b"".join((header(Kind.REPLY, META.size + len(meta) + len(result)), META.pack(len(meta)), meta, result))
+    return b"".join(reply_parts(meta, len(result or b""))) + (result or b"")
+
+
+def reply_parts(meta: bytes, result_length: int) -> tuple[bytes, bytes, bytes]:
+    """What goes before a result of ``result_length`` bytes: a worker sends these and the result
+    in one ``sendmsg``, so a big result is never copied into one buffer with them."""
+    return header(Kind.REPLY, META.size + len(meta) + result_length), META.pack(len(meta)), meta
 
 
 def _length(word: bytes, expected: Kind) -> int:
@@ -79,10 +85,6 @@ def json_object(body: bytes | memoryview) -> dict[str, Any]:
     return message
 
 
-def decode_request(body: bytes) -> dict[str, Any]:
-    return json_object(body)
-
-
 def _meta_length(frame_length: int, meta_word: bytes) -> int:
     if frame_length < META.size:
         raise ProtocolError("a reply frame is shorter than its meta length")
@@ -92,8 +94,8 @@ def _meta_length(frame_length: int, meta_word: bytes) -> int:
     return int(meta_length)
 
 
-def decode_reply(body: bytes) -> tuple[dict[str, Any], bytes | None]:
-    """Splits a reply's body into its meta (parsed) and its result (left as bytes)."""
+def split_body(body: bytes) -> tuple[dict[str, Any], bytes | None]:
+    """Splits a frame's body into its meta (parsed) and its payload (left as bytes)."""
     end = META.size + _meta_length(len(body), body[:META.size])
     return json_object(memoryview(body)[META.size:end]), (body[end:] or None)
 
@@ -110,22 +112,27 @@ async def read_reply(reader: asyncio.StreamReader) -> tuple[dict[str, Any], byte
     return meta, (await reader.readexactly(rest) if rest else None)
 
 
-def recv_request(sock: socket.socket) -> dict[str, Any] | None:
-    """The worker's blocking read; None at end of stream."""
+def recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes | None] | None:
+    """The worker's blocking read: the meta and the payload; None at end of stream."""
     word = _recv_exactly(sock, HEADER.size)
     if word is None:
         return None
     body = _recv_exactly(sock, _length(word, Kind.REQUEST))
     if body is None:
         raise ProtocolError("connection closed inside a frame")
-    return decode_request(body)
+    return split_body(body)
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < n:
-        chunk = sock.recv(n - len(chunks))
-        if not chunk:
+    first = sock.recv(n)  # nearly always the whole of it: one call, no buffer to copy out of
+    if len(first) == n or not first:
+        return first or None
+    buffer = bytearray(n)
+    buffer[:len(first)] = first
+    view, got = memoryview(buffer), len(first)
+    while got < n:
+        received = sock.recv_into(view[got:])
+        if not received:
             return None
-        chunks += chunk
-    return bytes(chunks)
+        got += received
+    return bytes(buffer)

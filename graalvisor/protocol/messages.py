@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from graalvisor.protocol.frames import ProtocolError, encode_reply, encode_request, json_object, read_reply
+from graalvisor.protocol.frames import ProtocolError, encode_reply, encode_request, read_reply, split_body
 
 
 class Op(enum.StrEnum):
@@ -50,7 +50,7 @@ class Undeploy:
 @dataclass(frozen=True, slots=True)
 class Invoke:
     key: str
-    params: str  # the caller's JSON, passed to the guest untouched
+    params: bytes  # the caller's JSON: the frame's payload, passed to the guest untouched
     timeout_ms: int
 
 
@@ -58,6 +58,9 @@ class Invoke:
 class Settle:
     limit_s: float = 30.0
 
+
+# The one field of an op that travels as the frame's payload instead of in its meta.
+PAYLOADS: dict[Op, str] = {Op.INVOKE: "params"}
 
 FIELDS: dict[Op, type[Any]] = {
     Op.DEPLOY: Deploy,
@@ -78,10 +81,12 @@ def request_frame(op: Op, request_id: int | None, **fields: Any) -> bytes:
     if kind is None:
         raise TypeError(f"{op!r} is not a request")
     kind(**fields)
+    payload_field = PAYLOADS.get(op)
+    payload = fields.pop(payload_field) if payload_field is not None else None
     message: dict[str, Any] = {"op": op.value, **fields}
     if request_id is not None:
         message["id"] = request_id
-    return encode_request(message)
+    return encode_request(message, payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +96,17 @@ class Request:
     args: Any  # the op's fields: an instance of FIELDS[op]
 
     @classmethod
-    def parse(cls, message: Mapping[str, Any]) -> Request:
+    def parse(cls, message: Mapping[str, Any], payload: bytes | None = None) -> Request:
         """The worker's side of :func:`request_frame`. Raises ProtocolError for an unknown op or
         fields that do not fit it; ``message["id"]`` stays readable to answer with."""
         fields = {k: v for k, v in message.items() if k not in ("op", "id")}
         try:
             op = Op(str(message.get("op")))
+            payload_field = PAYLOADS.get(op)
+            if payload_field is not None:
+                fields[payload_field] = payload or b""
+            elif payload:
+                raise ProtocolError(f"a {op.value!r} request carries no payload")
             args = FIELDS[op](**fields)
         except (ValueError, KeyError):
             raise ProtocolError(f"unknown op {message.get('op')!r}") from None
@@ -137,7 +147,7 @@ async def read_hello(reader: asyncio.StreamReader) -> Hello:
 
 
 # The meta's own keys; any other key is the op's data (describe's runtime, settle's settled_s).
-_FIELDS = ("ok", "kind", "message", "type", "line", "start", "init_ns", "run_ns", "logs")
+_FIELDS = ("ok", "kind", "message", "type", "line", "start", "init_ns", "run_ns", "call_ns", "worker_ns", "logs")
 _RESERVED = frozenset((*_FIELDS, "id", "op"))
 
 
@@ -153,6 +163,8 @@ class Reply:
     start: str | None = None  # warm | isolate
     init_ns: int = 0
     run_ns: int = 0
+    call_ns: int = 0  # the whole call into Java, as the worker timed it
+    worker_ns: int = 0  # from the request read to the reply sent, in the worker
     logs: tuple[str, ...] = ()
     result: bytes | None = None  # the function's JSON result, bytes as the guest wrote them
     data: dict[str, Any] = field(default_factory=dict)
@@ -197,6 +209,8 @@ class Reply:
                 start=_typed(meta, "start", str, None),
                 init_ns=_typed(meta, "init_ns", int, 0),
                 run_ns=_typed(meta, "run_ns", int, 0),
+                call_ns=_typed(meta, "call_ns", int, 0),
+                worker_ns=_typed(meta, "worker_ns", int, 0),
                 logs=_logs(meta),
                 result=result or None,
                 data={k: v for k, v in meta.items() if k not in _RESERVED},
@@ -205,11 +219,10 @@ class Reply:
             raise ProtocolError(str(e)) from None
 
     @classmethod
-    def from_outcome(cls, outcome: str) -> Reply:
-        """What a Java call returned: the meta, compact JSON, then a newline and the result if
-        there is one. Compact JSON holds no raw newline, so the first one splits them."""
-        meta, newline, result = outcome.partition("\n")
-        return cls.parse(json_object(meta.encode()), result.encode() if newline else None)
+    def from_outcome(cls, outcome: bytes) -> Reply:
+        """What a Java call returned, laid out as a reply frame's body (Java's Outcome)."""
+        meta, result = split_body(outcome)
+        return cls.parse(meta, result)
 
 
 def _typed(meta: Mapping[str, Any], key: str, kind: type[Any], default: Any, required: bool = False) -> Any:

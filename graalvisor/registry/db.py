@@ -99,7 +99,7 @@ class InvocationRecord:
     wait_ms: float | None = None
     init_ms: float | None = None
     run_ms: float | None = None
-    result: str | None = None
+    result: bytes | None = None  # the function's JSON as the worker sent it: kept, not copied
     error: dict[str, Any] | None = None
     logs: list[str] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
@@ -206,7 +206,8 @@ class Registry:
 
     def record_invocations(self, records: list[InvocationRecord]) -> None:
         rows = [
-            (r.id, r.function, r.version, r.status, r.start, r.wait_ms, r.init_ms, r.run_ms, r.result,
+            (r.id, r.function, r.version, r.status, r.start, r.wait_ms, r.init_ms, r.run_ms,
+             r.result.decode() if r.result is not None else None,
              orjson.dumps(r.error).decode() if r.error else None, orjson.dumps(r.logs).decode(), r.created_at)
             for r in records
         ]
@@ -243,6 +244,7 @@ class Registry:
     def _invocation_from_row(row: tuple[Any, ...]) -> InvocationRecord:
         return InvocationRecord(
             id=row[0], function=row[1], version=row[2], status=row[3], start=row[4], wait_ms=row[5],
-            init_ms=row[6], run_ms=row[7], result=row[8], error=orjson.loads(row[9]) if row[9] else None,
+            init_ms=row[6], run_ms=row[7], result=row[8].encode() if row[8] is not None else None,
+            error=orjson.loads(row[9]) if row[9] else None,
             logs=orjson.loads(row[10]) if row[10] else [], created_at=row[11],
         )

@@ -41,6 +41,12 @@ class Invocation:
     load_ms: float = 0.0  # loading the version into the worker, when it did not hold it yet
     init_ms: float = 0.0
     run_ms: float = 0.0
+    # Where the rest of a warm call went, for Server-Timing: the socket both ways and the
+    # gateway's and worker's event loops (ipc), the worker's Python (worker), and the call
+    # into Java less the isolate's start and run (jvm).
+    ipc_ms: float = 0.0
+    worker_ms: float = 0.0
+    jvm_ms: float = 0.0
 
 
 class Scheduler:
@@ -80,25 +86,29 @@ class Scheduler:
         if not self.queued.get(name):
             self.queued.pop(name, None)
 
-    async def invoke(self, target: Target, params: str, fresh: str | None = None) -> Invocation:
+    async def invoke(self, target: Target, params: bytes, fresh: str | None = None) -> Invocation:
         t0 = time.perf_counter()
         slot_limit, slot = self._slot(target)
-        self.queued[target.name] = self.queued.get(target.name, 0) + 1
-        try:
-            await asyncio.wait_for(slot.acquire(), self.queue_timeout_s)
-        except TimeoutError:
-            return Invocation("unavailable", error={
-                "error": f"function '{target.name}' has {slot_limit} invocations in flight and this one "
-                         f"waited {self.queue_timeout_s:.0f} s for a slot; raise its concurrency or retry later"},
-                wait_ms=_ms(t0))
-        finally:
-            self.queued[target.name] -= 1
+        if slot.locked():  # a free slot is taken at once: no timer, no task
+            self.queued[target.name] = self.queued.get(target.name, 0) + 1
+            try:
+                async with asyncio.timeout(self.queue_timeout_s):
+                    await slot.acquire()
+            except TimeoutError:
+                return Invocation("unavailable", error={
+                    "error": f"function '{target.name}' has {slot_limit} invocations in flight and this one "
+                             f"waited {self.queue_timeout_s:.0f} s for a slot; raise its concurrency or retry later"},
+                    wait_ms=_ms(t0))
+            finally:
+                self.queued[target.name] -= 1
+        else:
+            await slot.acquire()  # returns at once
         try:
             return await self._run(target, params, t0, fresh)
         finally:
             slot.release()
 
-    async def _run(self, target: Target, params: str, t0: float, fresh: str | None) -> Invocation:
+    async def _run(self, target: Target, params: bytes, t0: float, fresh: str | None) -> Invocation:
         worker_ms = 0.0
         try:
             if fresh is None:
@@ -121,10 +131,12 @@ class Scheduler:
             load_ms = _ms(t_load)
             wait_ms = _ms(t0)
             timeout_s = target.timeout_ms / 1000 + WEDGE_GRACE_S
+            t_sent = time.perf_counter()
             try:
-                reply = await asyncio.wait_for(
-                    handle.request(Op.INVOKE, key=target.key, params=params, timeout_ms=target.timeout_ms),
-                    timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    reply = await handle.request(Op.INVOKE, key=target.key, params=params,
+                                                 timeout_ms=target.timeout_ms)
+                round_trip_ms = _ms(t_sent)
             except TimeoutError:
                 self.pool.kill(handle, f"invocation of {target.key} still running {timeout_s:.0f} s after it started")
                 return Invocation("timeout", error={"error": f"the function ran past its timeout of "
@@ -138,6 +150,10 @@ class Scheduler:
             self.pool.release(handle, target.key)
         inv = _to_invocation(reply, wait_ms - worker_ms - load_ms)
         inv.load_ms = load_ms
+        if reply.worker_ns:
+            inv.ipc_ms = round_trip_ms - reply.worker_ns / 1e6
+            inv.worker_ms = (reply.worker_ns - reply.call_ns) / 1e6
+            inv.jvm_ms = max(0.0, (reply.call_ns - reply.init_ns - reply.run_ns) / 1e6)
         if fresh is not None:
             # The caller waited for a whole worker: that is the start, and its kind.
             inv.start = handle.start_kind

@@ -1,6 +1,8 @@
-"""Worker main loop: connect to the gateway, start the JVM, answer frames on a thread pool.
+"""Worker main loop: connect to the gateway, start the JVM, answer frames.
 
-Calls into Java release the GIL, so invocations on the pool's threads run in parallel.
+Leader/followers: ``--worker-threads`` threads take turns reading the connection, and the one
+that read a request runs it, so a call is never handed from a reader to another thread. Calls
+into Java release the GIL, so invocations on different threads run in parallel.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,17 @@ import orjson
 
 from graalvisor import protocol
 from graalvisor.config import worker_flags
-from graalvisor.protocol import Deploy, Hello, Invoke, NoFields, Op, Reply, Request, Settle, Undeploy
+from graalvisor.protocol import Deploy, Hello, NoFields, Op, Reply, Request, Settle, Undeploy
 from graalvisor.worker.jvm import find_java_home, start_jvm
+from graalvisor.worker.replies import outcome_parts
 
 log = logging.getLogger("graalvisor.worker")
 
 
 Handler = Callable[[Any], Reply]
+
+# Results up to this size are copied into the frame's one buffer: cheaper than a second write.
+COPY_LIMIT = 64 * 1024
 
 
 class Worker:
@@ -38,11 +43,13 @@ class Worker:
         self.sock = sock
         self.isolates = isolates  # a JPype class: untyped
         self.park_fd = park_fd
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gv-invoke")
+        self.threads = threads
+        self.read_lock = threading.Lock()
         self.send_lock = threading.Lock()
-        # PARK is not here: it runs on the reader thread (see serve).
+        self.done = threading.Event()
+        # INVOKE is not here (see invoke: its reply is Java's bytes, sent on as they are), nor
+        # PARK (it runs while its thread still holds the read lock: see follow).
         self.handlers: dict[Op, Handler] = {
-            Op.INVOKE: self.invoke,
             Op.DEPLOY: self.deploy,
             Op.UNDEPLOY: self.undeploy,
             Op.REHEARSE_WAKE: self.rehearse_wake,
@@ -55,26 +62,58 @@ class Worker:
         with self.send_lock:
             self.sock.sendall(frame)
 
+    def send_parts(self, parts: list[bytes | memoryview]) -> None:
+        """One frame given in parts: small ones joined into one write (the gateway wakes once);
+        a big result written from its own buffer after the rest, never copied into a new one."""
+        *head, result = parts
+        with self.send_lock:
+            if len(result) <= COPY_LIMIT:
+                self.sock.sendall(b"".join((*head, result)))
+            else:
+                self.sock.sendall(b"".join(head))
+                self.sock.sendall(result)
+
     def answer(self, request_id: int | None, reply: Reply) -> None:
         if request_id is not None:  # no id: the gateway wants no answer
             self.send(reply.frame(request_id))
 
     def serve(self) -> None:
-        while True:
+        """Returns once the gateway has gone (or the stream broke)."""
+        for i in range(self.threads):
+            threading.Thread(target=self.follow, name=f"gv-invoke-{i}", daemon=True).start()
+        self.done.wait()
+
+    def follow(self) -> None:
+        while not self.done.is_set():
+            with self.read_lock:
+                request, received_ns = self.read()
+                if request is not None and request.op is Op.PARK:
+                    # Under the lock: nothing else may be read from a connection about to be closed.
+                    self.park(request)
+                    continue
+            if request is not None:
+                self.handle(request, received_ns)
+
+    def read(self) -> tuple[Request | None, int]:
+        """The next request (None when there is nothing to run) and when it was read."""
+        if self.done.is_set():
+            return None, 0
+        try:
             message = protocol.recv_request(self.sock)
-            if message is None:
-                return  # the gateway went away: nothing left to serve
-            try:
-                request = Request.parse(message)
-            except protocol.ProtocolError as e:
-                request_id = message.get("id")
-                self.answer(request_id if isinstance(request_id, int) else None, Reply.failure("internal", str(e)))
-                continue
-            if request.op is Op.PARK:
-                # On this thread: nothing else may be read from a connection about to be closed.
-                self.park(request)
-            else:
-                self.executor.submit(self.handle, request)
+        except (OSError, protocol.ProtocolError) as e:
+            log.error("the gateway connection broke: %s", e)
+            message = None
+        if message is None:
+            self.done.set()  # the gateway went away: nothing left to serve
+            return None, 0
+        received_ns = time.perf_counter_ns()
+        meta, payload = message
+        try:
+            return Request.parse(meta, payload), received_ns
+        except protocol.ProtocolError as e:
+            request_id = meta.get("id")
+            self.answer(request_id if isinstance(request_id, int) else None, Reply.failure("internal", str(e)))
+            return None, 0
 
     def park(self, request: Request) -> None:
         """Drops the gateway connection and blocks until a restorer wakes this process: the
@@ -109,7 +148,10 @@ class Worker:
         random.seed()
         self.isolates.afterRestore(int.from_bytes(os.urandom(8), "little", signed=True))
 
-    def handle(self, request: Request) -> None:
+    def handle(self, request: Request, received_ns: int) -> None:
+        if request.op is Op.INVOKE:
+            self.invoke(request, received_ns)
+            return
         try:
             reply = self.handlers[request.op](request.args)
         except Exception as e:  # a bug on this side must answer, never leave the caller waiting
@@ -119,11 +161,24 @@ class Worker:
 
     # -- handlers: one per op, each answers with a Reply
 
-    def invoke(self, args: Invoke) -> Reply:
-        return Reply.from_outcome(str(self.isolates.invoke(args.key, args.params, int(args.timeout_ms))))
+    def invoke(self, request: Request, received_ns: int) -> None:
+        """The hot path: one call into Java, whose bytes are the reply; only the request id and
+        this side's times are added to its meta, and the result is sent on without a copy."""
+        args = request.args
+        call_ns = time.perf_counter_ns()
+        try:
+            outcome = self.isolates.invoke(args.key, args.params, int(args.timeout_ms))
+        except Exception as e:  # a bug on this side must answer, never leave the caller waiting
+            log.exception("invoke of %s failed", args.key)
+            self.answer(request.id, Reply.failure("internal", f"{type(e).__name__}: {e}"))
+            return
+        done_ns = time.perf_counter_ns()
+        if request.id is not None:
+            self.send_parts(outcome_parts(memoryview(outcome), request.id, call_ns=done_ns - call_ns,
+                                          worker_ns=time.perf_counter_ns() - received_ns))
 
     def deploy(self, args: Deploy) -> Reply:
-        return Reply.from_outcome(str(self.isolates.deploy(orjson.dumps(args.spec).decode())))
+        return Reply.from_outcome(bytes(self.isolates.deploy(orjson.dumps(args.spec).decode())))
 
     def undeploy(self, args: Undeploy) -> Reply:
         self.isolates.undeploy(args.key)

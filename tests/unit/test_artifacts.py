@@ -53,8 +53,8 @@ def test_decode_code() -> None:
         decode_code("not base64!!", binary=True)
 
 
-@pytest.mark.parametrize(("body", "params"), [(b"", "{}"), (b"  \n", "{}"), (b'{"a": 1}', '{"a": 1}')])
-def test_params(body: bytes, params: str) -> None:
+@pytest.mark.parametrize(("body", "params"), [(b"", b"{}"), (b"  \n", b"{}"), (b'{"a": 1}', b'{"a": 1}')])
+def test_params(body: bytes, params: bytes) -> None:
     assert parse_params(body) == params
 
 

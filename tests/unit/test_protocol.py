@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 import orjson
 import pytest
 
 from graalvisor import protocol
 from graalvisor.protocol import Hello, Invoke, Op, Reply, Request
+from graalvisor.worker.replies import outcome_parts
 
 
 def _read_reply(data: bytes, eof: bool = False) -> tuple[dict[str, object], bytes | None]:
@@ -31,23 +33,43 @@ def test_ops_are_their_wire_names() -> None:
 def test_requests_round_trip_over_a_socket_pair() -> None:
     a, b = socket.socketpair()
     with a, b:
-        a.sendall(protocol.request_frame(Op.INVOKE, 1, key="k", params="{\"x\": \"é\"}", timeout_ms=5))
+        params = '{"x": "é"}'.encode()
+        a.sendall(protocol.request_frame(Op.INVOKE, 1, key="k", params=params, timeout_ms=5))
         a.sendall(protocol.request_frame(Op.DESCRIBE, 2))
         a.sendall(protocol.request_frame(Op.UNDEPLOY, None, key="k"))
         a.sendall(protocol.request_frame(Op.SETTLE, 3))
-        first = Request.parse(protocol.recv_request(b) or {})
-        assert first == Request(Op.INVOKE, 1, Invoke("k", "{\"x\": \"é\"}", 5))
-        assert Request.parse(protocol.recv_request(b) or {}).op is Op.DESCRIBE
-        undeploy = Request.parse(protocol.recv_request(b) or {})
+
+        def parse() -> Request:
+            message = protocol.recv_request(b)
+            assert message is not None
+            return Request.parse(*message)
+
+        meta, payload = protocol.recv_request(b) or ({}, None)
+        assert "params" not in meta and payload == params  # the params travel as the payload, unescaped
+        assert Request.parse(meta, payload) == Request(Op.INVOKE, 1, Invoke("k", params, 5))
+        assert parse().op is Op.DESCRIBE
+        undeploy = parse()
         assert undeploy.id is None and undeploy.args.key == "k"  # fire and forget: nothing answers
-        assert Request.parse(protocol.recv_request(b) or {}).args.limit_s == 30.0  # the default travels implicitly
+        assert parse().args.limit_s == 30.0  # the default travels implicitly
         a.close()
         assert protocol.recv_request(b) is None
 
 
+def test_a_big_payload_arrives_whole_across_many_reads() -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        params = b'{"s": "' + b"x" * 3_000_000 + b'"}'
+        frame = protocol.request_frame(Op.INVOKE, 9, key="k", params=params, timeout_ms=5)
+        sender = threading.Thread(target=a.sendall, args=(frame,))
+        sender.start()
+        message = protocol.recv_request(b)
+        sender.join()
+        assert message is not None and message[1] == params
+
+
 def test_request_fields_are_checked_on_both_sides() -> None:
     with pytest.raises(TypeError):
-        protocol.request_frame(Op.INVOKE, 1, key="k", params="{}")  # no timeout_ms
+        protocol.request_frame(Op.INVOKE, 1, key="k", params=b"{}")  # no timeout_ms
     with pytest.raises(TypeError):
         protocol.request_frame(Op.UNDEPLOY, 1, key="k", spec={})  # a field undeploy does not have
     with pytest.raises(TypeError):
@@ -56,6 +78,8 @@ def test_request_fields_are_checked_on_both_sides() -> None:
         Request.parse({"op": "reboot", "id": 4})
     with pytest.raises(protocol.ProtocolError, match="bad fields"):
         Request.parse({"op": "invoke", "id": 4, "key": "k"})
+    with pytest.raises(protocol.ProtocolError, match="no payload"):
+        Request.parse({"op": "undeploy", "id": 4, "key": "k"}, b"{}")
 
 
 def test_reply_meta_round_trip_keeps_every_field() -> None:
@@ -80,16 +104,35 @@ def test_the_result_crosses_as_bytes_untouched() -> None:
     assert body == big and Reply.parse(meta, body).result == big
 
 
-def test_java_outcome_splits_at_the_first_newline() -> None:
-    # Outcome.success: compact meta, a newline, the result as the guest wrote it (newlines and all).
-    reply = Reply.from_outcome('{"ok":true,"start":"warm","init_ns":1,"run_ns":2,"logs":["hi"]}\n'
-                               '{"a": "é"}\n{"not": "split"}')
+def _outcome(meta: bytes, result: bytes = b"") -> bytes:
+    """What Java's Outcome returns: a reply body (meta length, meta, result)."""
+    return protocol.META.pack(len(meta)) + meta + result
+
+
+def test_java_outcome_is_a_reply_body() -> None:
+    reply = Reply.from_outcome(_outcome(b'{"ok":true,"start":"warm","init_ns":1,"run_ns":2,"logs":["hi"]}',
+                                        '{"a": "é"}\n{"not": "split"}'.encode()))
     assert reply.ok and reply.start == "warm" and reply.logs == ("hi",) and reply.run_ns == 2
     assert reply.result == '{"a": "é"}\n{"not": "split"}'.encode()
-    failure = Reply.from_outcome('{"ok":false,"kind":"not_deployed","message":"m","init_ns":0,"run_ns":0,"logs":[]}')
+    failure = Reply.from_outcome(_outcome(b'{"ok":false,"kind":"not_deployed","message":"m","logs":[]}'))
     assert not failure.ok and failure.kind == "not_deployed" and failure.result is None
     with pytest.raises(protocol.ProtocolError):
-        Reply.from_outcome("not json\n{}")
+        Reply.from_outcome(_outcome(b"not json", b"{}"))
+
+
+def test_the_worker_splices_its_id_and_times_into_an_outcome_without_parsing_it() -> None:
+    result = b'{"big": "' + b"y" * 100_000 + b'"}'
+    outcome = _outcome(b'{"ok":true,"start":"warm","init_ns":1,"run_ns":2,"logs":[]}', result)
+    parts = outcome_parts(memoryview(outcome), 7, call_ns=30, worker_ns=40)
+    assert parts[-1] == result and isinstance(parts[-1], memoryview)  # the result is the same buffer
+    meta, got = protocol.split_body(b"".join(parts)[protocol.HEADER.size:])
+    assert meta["id"] == 7 and got == result
+    reply = Reply.parse(meta, got)
+    assert reply.ok and reply.call_ns == 30 and reply.worker_ns == 40 and reply.run_ns == 2
+    bare = outcome_parts(memoryview(_outcome(b"{}")), 8, call_ns=1, worker_ns=2)
+    assert protocol.split_body(b"".join(bare)[protocol.HEADER.size:])[0] == {"id": 8, "call_ns": 1, "worker_ns": 2}
+    with pytest.raises(ValueError, match="not a JSON object"):
+        outcome_parts(memoryview(_outcome(b"[1]")), 9, call_ns=1, worker_ns=1)
     with pytest.raises(protocol.ProtocolError):
         Reply.parse({"kind": "error"})  # no ok
     with pytest.raises(protocol.ProtocolError):
@@ -141,5 +184,5 @@ def test_malformed_reply_frames() -> None:
         _read_reply(reply_header(10) + protocol.META.pack(2) + b"{}", eof=True)
     with pytest.raises(protocol.ProtocolError, match="over the"):
         protocol.frames.header(protocol.Kind.REPLY, protocol.MAX_FRAME + 1)  # a worker's too-big result
-    meta, result = protocol.decode_reply(protocol.encode_reply(b'{"ok":true}', b"[1]")[protocol.HEADER.size:])
+    meta, result = protocol.split_body(protocol.encode_reply(b'{"ok":true}', b"[1]")[protocol.HEADER.size:])
     assert meta == {"ok": True} and result == b"[1]"

@@ -3,13 +3,19 @@ package dev.graalvisor.isolates;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
-/** One function version loaded in this worker, with its pool of idle isolates. */
+/**
+ * One function version loaded in this worker, with its pool of idle isolates and, while new
+ * isolates are in demand, spares: isolates made in the background, code loaded, never called.
+ */
 abstract class Deployment {
     private static final int MAX_IDLE = 64;
     final Spec spec;
     final Runtime runtime;
     private record Pooled(Isolate isolate, int generation) {}
     private final ConcurrentLinkedDeque<Pooled> idle = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedDeque<Pooled> spares = new ConcurrentLinkedDeque<>();
+    // New isolates this version needed lately: as many spares are kept, up to maxSpares().
+    private final Demand spawns = new Demand(16);
     private volatile boolean closed;
 
     Deployment(Runtime runtime, Spec spec) {
@@ -20,25 +26,37 @@ abstract class Deployment {
     /** Creates a ready isolate: code loaded and entrypoint resolved. */
     abstract Isolate newIsolate() throws Failure;
 
+    /** The most spares worth holding: none where a new isolate is as cheap as taking one. */
+    int maxSpares() {
+        return 0;
+    }
+
     /** Loads the code once so a syntax error or a missing entrypoint shows at deploy time. */
     void validate() throws Failure {
         Isolate first = newIsolate();
         if (spec.freshPerInvocation()) first.close(); else park(first);
     }
 
-    String invoke(String paramsJson, long timeoutMs) {
+    byte[] invoke(String paramsJson, long timeoutMs) {
         String start = "warm";
         long t0 = System.nanoTime();
-        Isolate isolate = takeIdle();
+        Isolate isolate = take(idle);
         // A warm isolate's start is its re-seed in a fresh clone (its first call), else nothing.
         long initNs = System.nanoTime() - t0;
         if (isolate == null) {
             start = "isolate";
             t0 = System.nanoTime();
-            try {
-                isolate = newIsolate();
-            } catch (Failure f) {
-                return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, start, System.nanoTime() - t0, 0, List.of());
+            if (maxSpares() > 0) {
+                spawns.record();
+                runtime.wantSpares(this);
+                isolate = take(spares);
+            }
+            if (isolate == null) {
+                try {
+                    isolate = newIsolate();
+                } catch (Failure f) {
+                    return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, start, System.nanoTime() - t0, 0, List.of());
+                }
             }
             initNs = System.nanoTime() - t0;
         }
@@ -51,17 +69,48 @@ abstract class Deployment {
             long runNs = System.nanoTime() - t1;
             return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, start, initNs, runNs, isolate.drainLogs());
         } finally {
-            if (!spec.freshPerInvocation() && isolate.reusable()) park(isolate); else isolate.close();
+            if (!spec.freshPerInvocation() && isolate.reusable()) {
+                park(isolate);
+            } else {
+                // Closing a GraalPy context takes tens of ms: never on the caller's time.
+                Isolate done = isolate;
+                runtime.closer().execute(done::close);
+            }
         }
     }
 
-    /**
-     * An idle isolate, re-seeded first if it was pooled before a snapshot restore (every clone
-     * holds the same ones); one whose random state cannot be re-seeded is dropped.
-     */
-    private Isolate takeIdle() {
+    /** Spares wanted now: as many as new isolates were needed in the last few seconds. */
+    int spareTarget() {
+        return closed ? 0 : Math.min(maxSpares(), spawns.recent());
+    }
+
+    /** Makes one spare if fewer are held than wanted; true if it made one. On the refiller's thread. */
+    boolean fillSpare() throws Failure {
+        if (spares.size() >= spareTarget()) return false;
+        Pooled p = new Pooled(newIsolate(), runtime.generation());
+        spares.offerLast(p);
+        if (closed && spares.remove(p)) p.isolate().close();
+        return true;
+    }
+
+    /** Closes spares past the target (demand gone); true while any are left. */
+    boolean trimSpares() {
         Pooled p;
-        while ((p = idle.pollFirst()) != null) {
+        while (spares.size() > spareTarget() && (p = spares.pollLast()) != null) p.isolate().close();
+        return !spares.isEmpty();
+    }
+
+    int sparesReady() {
+        return spares.size();
+    }
+
+    /**
+     * An idle or spare isolate, re-seeded first if it was pooled before a snapshot restore (every
+     * clone holds the same ones); one whose random state cannot be re-seeded is dropped.
+     */
+    private Isolate take(ConcurrentLinkedDeque<Pooled> pool) {
+        Pooled p;
+        while ((p = pool.pollFirst()) != null) {
             if (p.generation() == runtime.generation() || p.isolate().reseed()) return p.isolate();
             p.isolate().close();
         }
@@ -86,5 +135,6 @@ abstract class Deployment {
         closed = true;
         Pooled p;
         while ((p = idle.pollFirst()) != null) p.isolate().close();
+        while ((p = spares.pollFirst()) != null) p.isolate().close();
     }
 }

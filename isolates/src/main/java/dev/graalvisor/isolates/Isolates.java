@@ -50,7 +50,7 @@ public final class Isolates {
     }
 
     /** Loads a function version (idempotent); a syntax error or missing entrypoint fails here. */
-    public static String deploy(String specJson) {
+    public static byte[] deploy(String specJson) {
         Spec spec = Spec.parse(specJson);
         if (DEPLOYMENTS.containsKey(spec.key())) return Outcome.deployed();
         try {
@@ -64,10 +64,11 @@ public final class Isolates {
         }
     }
 
-    public static String invoke(String key, String paramsJson, long timeoutMs) {
+    /** Runs one invocation; {@code params} is the caller's JSON as UTF-8, passed on untouched. */
+    public static byte[] invoke(String key, byte[] params, long timeoutMs) {
         Deployment d = DEPLOYMENTS.get(key);
         if (d == null) return Outcome.failure("not_deployed", "function version " + key + " is not loaded in this worker");
-        return d.invoke(paramsJson, timeoutMs);
+        return d.invoke(new String(params, StandardCharsets.UTF_8), timeoutMs);
     }
 
     /** A template about to be warmed and dumped: no new blank contexts until a clone needs one. */

@@ -2,28 +2,31 @@ package dev.graalvisor.isolates;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * What one invocation or deployment returns to Python, one string per crossing: the meta as
- * compact JSON, then, on success, a newline and the function's result JSON as the guest wrote
- * it. Compact JSON escapes every newline, so the first one splits the two; the result is never
- * escaped into the meta (graalvisor/protocol/messages.py reads this: Reply.from_outcome).
+ * What one invocation or deployment returns to Python, one byte array per crossing, laid out as
+ * the body of a reply frame: a 4-byte big-endian length of the meta, the meta as compact JSON,
+ * then, on success, the function's result JSON as UTF-8, never escaped into the meta. The worker
+ * adds the request id to the meta and sends the result bytes on as they are
+ * (graalvisor/worker/replies.py reads this).
  */
 final class Outcome {
     private Outcome() {}
 
-    static String success(String resultJson, String start, long initNs, long runNs, List<String> logs) {
+    static byte[] success(String resultJson, String start, long initNs, long runNs, List<String> logs) {
         JsonObject o = new JsonObject();
         o.addProperty("ok", true);
         o.addProperty("start", start);
         o.addProperty("init_ns", initNs);
         o.addProperty("run_ns", runNs);
         o.add("logs", toArray(logs));
-        return o + "\n" + resultJson;
+        return body(o, resultJson.getBytes(StandardCharsets.UTF_8));
     }
 
-    static String failure(String kind, String message, String type, int line, String start,
+    static byte[] failure(String kind, String message, String type, int line, String start,
                           long initNs, long runNs, List<String> logs) {
         JsonObject o = new JsonObject();
         o.addProperty("ok", false);
@@ -35,17 +38,24 @@ final class Outcome {
         o.addProperty("init_ns", initNs);
         o.addProperty("run_ns", runNs);
         o.add("logs", toArray(logs));
-        return o.toString();
+        return body(o, EMPTY);
     }
 
-    static String failure(String kind, String message) {
+    static byte[] failure(String kind, String message) {
         return failure(kind, message, null, 0, null, 0, 0, List.of());
     }
 
-    static String deployed() {
+    static byte[] deployed() {
         JsonObject o = new JsonObject();
         o.addProperty("ok", true);
-        return o.toString();
+        return body(o, EMPTY);
+    }
+
+    private static final byte[] EMPTY = new byte[0];
+
+    private static byte[] body(JsonObject meta, byte[] result) {
+        byte[] m = meta.toString().getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + m.length + result.length).putInt(m.length).put(m).put(result).array();
     }
 
     private static JsonArray toArray(List<String> logs) {

@@ -8,7 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
@@ -39,9 +41,14 @@ final class Runtime {
     // JIT is cold) and a JS one about a millisecond; taking a ready one is a queue poll.
     private final Map<String, LinkedBlockingDeque<Blank>> blanks =
             Map.of("js", new LinkedBlockingDeque<>(), "python", new LinkedBlockingDeque<>());
-    private final Map<String, Integer> targets;
+    private final Map<String, Integer> targets;  // the floor; demand raises it up to MAX_BLANKS
+    private static final int MAX_BLANKS = 8;
+    private final Map<String, Demand> blankTakes = Map.of("js", new Demand(MAX_BLANKS), "python", new Demand(MAX_BLANKS));
+    // Versions that needed new isolates lately: the refiller keeps their spares (Deployment).
+    private final Set<Deployment> spawning = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService watchdog;
     private final ExecutorService javaRunner;
+    private final ExecutorService closer;
     private final Thread refiller;
     private SplittableRandom seeds = new SplittableRandom(new SecureRandom().nextLong());
     // Bumped by every restore: pooled contexts of an older generation are re-seeded when next
@@ -65,8 +72,9 @@ final class Runtime {
         this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
         this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
         this.javaRunner = Executors.newCachedThreadPool(daemon("gv-java"));
+        this.closer = Executors.newSingleThreadExecutor(daemon("gv-closer"));
         this.refiller = daemon("gv-blanks").newThread(this::refillBlanks);
-        if (pythonBlanksTarget + jsBlanksTarget > 0) refiller.start();
+        refiller.start();
     }
 
     Engine engine() {
@@ -81,6 +89,11 @@ final class Runtime {
         return javaRunner;
     }
 
+    /** Where spent isolates are closed, off the calls' threads. */
+    ExecutorService closer() {
+        return closer;
+    }
+
     Source requireSource() {
         return jsRequire;
     }
@@ -91,6 +104,7 @@ final class Runtime {
 
     Blank blankContext(String languageId) {
         LinkedBlockingDeque<Blank> ready = blanks.get(languageId);
+        blankTakes.get(languageId).record();
         Blank b;
         while ((b = ready.pollFirst()) != null) {
             // A JS blank holds no guest state yet: its Math.random is installed per isolate.
@@ -102,6 +116,19 @@ final class Runtime {
             blanks.notifyAll();  // wake the refiller
         }
         return b != null ? b : newBlank(languageId);
+    }
+
+    /** A version just needed a new isolate: the refiller makes spares for it while that lasts. */
+    void wantSpares(Deployment deployment) {
+        spawning.add(deployment);
+        synchronized (blanks) {
+            blanks.notifyAll();
+        }
+    }
+
+    /** Blanks to keep ready: the configured floor, or as many as were taken in the last few seconds. */
+    int blankTarget(String languageId) {
+        return Math.max(targets.get(languageId), Math.min(MAX_BLANKS, blankTakes.get(languageId).recent()));
     }
 
     void holdBlanks() {
@@ -134,16 +161,19 @@ final class Runtime {
         return new Blank(context, logs, generation);
     }
 
+    /**
+     * The background maker, one thread: first spares for versions that needed new isolates
+     * lately, then blanks up to their targets; then it trims what demand no longer asks for and
+     * sleeps until someone takes something (or a second passes).
+     */
     private void refillBlanks() {
         while (!Thread.currentThread().isInterrupted()) {
             try {
-                String shortOf = null;
-                for (String lang : List.of("python", "js")) {
-                    if (heldAt < 0 && blanks.get(lang).size() < targets.get(lang)) shortOf = lang;
+                boolean made = heldAt < 0 && (fillOneSpare() || fillOneBlank());
+                for (Deployment d : spawning) {
+                    if (!d.trimSpares() && d.spareTarget() == 0) spawning.remove(d);
                 }
-                if (shortOf != null) {
-                    blanks.get(shortOf).offerLast(newBlank(shortOf));
-                } else {
+                if (!made) {
                     synchronized (blanks) {
                         blanks.wait(1000);
                     }
@@ -159,6 +189,27 @@ final class Runtime {
                 }
             }
         }
+    }
+
+    private boolean fillOneSpare() {
+        for (Deployment d : spawning) {
+            try {
+                if (d.fillSpare()) return true;
+            } catch (Failure f) {
+                spawning.remove(d);  // its code fails to load: every call says so, no spare helps
+            }
+        }
+        return false;
+    }
+
+    private boolean fillOneBlank() {
+        String shortOf = null;
+        for (String lang : List.of("python", "js")) {
+            if (blanks.get(lang).size() < blankTarget(lang)) shortOf = lang;
+        }
+        if (shortOf == null) return false;
+        blanks.get(shortOf).offerLast(newBlank(shortOf));
+        return true;
     }
 
     /**
