@@ -20,10 +20,10 @@ def spawn_table(results: list[SpawnResult]) -> Table:
         table.add_column(col, justify="left" if col in ("language", "verdict") else "right")
     for r in results:
         target = f"≤{r.target_us:.0f} (aim ≤{AIM_US:.0f})" if r.target_us else "report"
-        table.add_row(r.language, str(r.warmup), str(r.start_us.n), _us(r.start_us.p50), _us(r.start_us.p99),
+        table.add_row(r.label, str(r.warmup), str(r.start_us.n), _us(r.start_us.p50), _us(r.start_us.p99),
                       _us(r.start_us.mean), target, r.verdict())
     notes = [n for r in results if (n := r.note())]
-    notes += [f"{r.language}: {r.not_isolate} calls did not answer X-Start: isolate" for r in results if r.not_isolate]
+    notes += [f"{r.label}: {r.not_isolate} calls did not answer X-Start: isolate" for r in results if r.not_isolate]
     if notes:
         table.caption = "\n".join(notes)
     return table
@@ -94,7 +94,7 @@ def summary_lines(spawn: list[SpawnResult], latency: dict[str, dict[int, dict[st
                   cpu: CpuResult | None, memory: MemoryResult | None) -> list[str]:
     lines: list[str] = []
     for s in spawn:
-        lines.append(f"spawn    {s.language:<7} p50 {_us(s.start_us.p50):>9} µs  p99 {_us(s.start_us.p99):>9} µs"
+        lines.append(f"spawn    {s.label:<10} p50 {_us(s.start_us.p50):>9} µs  p99 {_us(s.start_us.p99):>9} µs"
                      f"  (n={s.start_us.n})  {s.verdict()}")
     for client, by_concurrency in latency.items():
         for c, results in by_concurrency.items():

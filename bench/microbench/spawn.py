@@ -12,8 +12,9 @@ import httpx
 from bench.microbench.functions import HELLO_PARAMS, HELLO_RESULT, hello_upload
 from bench.microbench.stats import Summary, server_timing, summarize
 
-# Targets from the brief, in µs; None: report only.
-TARGETS_US: dict[str, float | None] = {"js": 500.0, "java": 500.0, "python": None}
+# Targets in µs (issue 12 for Python: acquire p50 ≤ 1 ms, p99 ≤ 5 ms); None: report only.
+TARGETS_US: dict[str, float | None] = {"js": 500.0, "java": 500.0, "python": 1000.0}
+P99_TARGETS_US: dict[str, float] = {"python": 5000.0}
 AIM_US = 200.0
 # GraalPy spawns are bimodal: a pre-created context makes a spawn a module load (ms); without one
 # the worker builds a context inline (a second or more). This splits the two.
@@ -31,6 +32,11 @@ class SpawnResult:
     fast: int | None = None  # python: spawns under PY_FAST_MS
     fast_p50_us: float | None = None
     slow_p50_us: float | None = None
+    gap_s: float = 0.0  # the pause between measured calls (0: back to back)
+
+    @property
+    def label(self) -> str:
+        return self.language if not self.gap_s else f"{self.language} {1 / self.gap_s:.0f}/s"
 
     @property
     def target_us(self) -> float | None:
@@ -40,6 +46,14 @@ class SpawnResult:
         target = self.target_us
         if target is None:
             return "report only" + (" (> 1 ms: see note)" if self.start_us.p50 > 1000 else "")
+        p99_target = P99_TARGETS_US.get(self.language)
+        if p99_target is not None:
+            met = [f"p50 ≤ {target:.0f} µs" if self.start_us.p50 <= target else "",
+                   f"p99 ≤ {p99_target:.0f} µs" if self.start_us.p99 <= p99_target else ""]
+            if all(met):
+                return f"meets the target ({', '.join(met)})"
+            return "MISSES " + " and ".join(t for t, ok in ((f"p50 ≤ {target:.0f} µs", met[0]),
+                                                             (f"p99 ≤ {p99_target:.0f} µs", met[1])) if not ok)
         if self.start_us.p99 <= AIM_US:
             return f"meets the aim (p99 ≤ {AIM_US:.0f} µs)"
         if self.start_us.p99 <= target:
@@ -52,14 +66,16 @@ class SpawnResult:
         """Python: why a spawn costs what it does."""
         if self.fast is None or self.start_us.p50 <= 1000:
             return None
-        return (f"python > 1 ms: a GraalPy context takes long to create, so the worker keeps pre-created ones "
-                f"(python_blanks, refilled in the background). Back to back, {self.fast}/{self.start_us.n} spawns "
-                f"found one (p50 {_fmt(self.fast_p50_us)} µs: loading the module into it); the others built a "
-                f"context inline (p50 {_fmt(self.slow_p50_us)} µs).")
+        pace = "back to back" if not self.gap_s else f"at {1 / self.gap_s:.0f} calls/s"
+        return (f"{self.label} > 1 ms: a GraalPy context takes hundreds of ms to create, so the worker keeps spares "
+                f"(made in the background with the module loaded, as many as calls needed lately). {pace}, "
+                f"{self.fast}/{self.start_us.n} spawns found one (p50 {_fmt(self.fast_p50_us)} µs); the others "
+                f"built a context inline (p50 {_fmt(self.slow_p50_us)} µs).")
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "warmup": self.warmup, "start_us": self.start_us.to_dict(1), "wall_ms": self.wall_ms.to_dict(3),
+            "gap_s": self.gap_s, "warmup": self.warmup, "start_us": self.start_us.to_dict(1),
+            "wall_ms": self.wall_ms.to_dict(3),
             "not_isolate": self.not_isolate, "target_us": self.target_us, "verdict": self.verdict(),
             "note": self.note(),
             **({"fast": self.fast, "fast_p50_us": self.fast_p50_us, "slow_p50_us": self.slow_p50_us}
@@ -67,7 +83,8 @@ class SpawnResult:
         }
 
 
-def measure_spawn(client: httpx.Client, language: str, warmup: int, n: int, budget_s: float) -> SpawnResult:
+def measure_spawn(client: httpx.Client, language: str, warmup: int, n: int, budget_s: float,
+                  gap_s: float = 0.0) -> SpawnResult:
     """``warmup`` unmeasured calls, then ``n`` measured ones, within about ``budget_s``: the warm-up
     stops at half of it, the measured calls at all of it (after at least MIN_SAMPLES). A GraalPy
     spawn without a ready context can take 20 s on this machine when it is loaded."""
@@ -91,7 +108,9 @@ def measure_spawn(client: httpx.Client, language: str, warmup: int, n: int, budg
         walls_ms.append(response.elapsed.total_seconds() * 1000)
         if len(starts_ms) >= MIN_SAMPLES and time.monotonic() > deadline:
             break
-    result = SpawnResult(language, warmed, summarize(starts_ms).scaled(1000), summarize(walls_ms), not_isolate)
+        time.sleep(gap_s)
+    result = SpawnResult(language, warmed, summarize(starts_ms).scaled(1000), summarize(walls_ms), not_isolate,
+                         gap_s=gap_s)
     if language == "python":
         fast = [s for s in starts_ms if s < PY_FAST_MS]
         slow = [s for s in starts_ms if s >= PY_FAST_MS]

@@ -2,6 +2,9 @@ package dev.graalvisor.isolates;
 
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One function version loaded in this worker, with its pool of idle isolates and, while new
@@ -12,7 +15,8 @@ abstract class Deployment {
     final Spec spec;
     final Runtime runtime;
     private record Pooled(Isolate isolate, int generation) {}
-    private final ConcurrentLinkedDeque<Pooled> idle = new ConcurrentLinkedDeque<>();
+    private final LinkedBlockingDeque<Pooled> idle = new LinkedBlockingDeque<>();
+    private final AtomicInteger running = new AtomicInteger();
     private final ConcurrentLinkedDeque<Pooled> spares = new ConcurrentLinkedDeque<>();
     // New isolates this version needed lately: as many spares are kept, up to maxSpares().
     private final Demand spawns = new Demand(16);
@@ -31,6 +35,14 @@ abstract class Deployment {
         return 0;
     }
 
+    /**
+     * How long a call that finds no idle isolate, while others of this version are running,
+     * waits for one of them to come back before it makes a new one: 0 where making one is cheap.
+     */
+    long idleWaitMs() {
+        return 0;
+    }
+
     /** Loads the code once so a syntax error or a missing entrypoint shows at deploy time. */
     void validate() throws Failure {
         Isolate first = newIsolate();
@@ -38,17 +50,33 @@ abstract class Deployment {
     }
 
     byte[] invoke(String paramsJson, long timeoutMs) {
-        String start = "warm";
         long t0 = System.nanoTime();
+        running.incrementAndGet();
+        try {
+            return run(paramsJson, timeoutMs, t0);
+        } finally {
+            running.decrementAndGet();
+        }
+    }
+
+    private byte[] run(String paramsJson, long timeoutMs, long t0) {
+        String start = "warm";
         Isolate isolate = take(idle);
-        // A warm isolate's start is its re-seed in a fresh clone (its first call), else nothing.
+        boolean noted = false;
+        if (isolate == null && !spec.freshPerInvocation() && running.get() > 1 && idleWaitMs() > 0) {
+            // Another call holds a warm isolate and will give it back in about a call's time,
+            // far sooner than a new one is made. Demand is noted, so spares follow if it lasts.
+            noteSpawn();
+            noted = true;
+            isolate = awaitIdle(Math.min(timeoutMs, idleWaitMs()));
+        }
+        // A warm isolate's start is its re-seed in a fresh clone (its first call) or its wait.
         long initNs = System.nanoTime() - t0;
         if (isolate == null) {
             start = "isolate";
             t0 = System.nanoTime();
             if (maxSpares() > 0) {
-                spawns.record();
-                runtime.wantSpares(this);
+                if (!noted) noteSpawn();
                 isolate = take(spares);
             }
             if (isolate == null) {
@@ -77,6 +105,23 @@ abstract class Deployment {
                 runtime.closer().execute(done::close);
             }
         }
+    }
+
+    private void noteSpawn() {
+        spawns.record();
+        runtime.wantSpares(this);
+    }
+
+    private Isolate awaitIdle(long waitMs) {
+        try {
+            Pooled p = idle.pollFirst(waitMs, TimeUnit.MILLISECONDS);
+            if (p == null) return null;
+            if (p.generation() == runtime.generation() || p.isolate().reseed()) return p.isolate();
+            p.isolate().close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return null;
     }
 
     /** Spares wanted now: as many as new isolates were needed in the last few seconds. */
@@ -108,7 +153,7 @@ abstract class Deployment {
      * An idle or spare isolate, re-seeded first if it was pooled before a snapshot restore (every
      * clone holds the same ones); one whose random state cannot be re-seeded is dropped.
      */
-    private Isolate take(ConcurrentLinkedDeque<Pooled> pool) {
+    private Isolate take(java.util.Deque<Pooled> pool) {
         Pooled p;
         while ((p = pool.pollFirst()) != null) {
             if (p.generation() == runtime.generation() || p.isolate().reseed()) return p.isolate();

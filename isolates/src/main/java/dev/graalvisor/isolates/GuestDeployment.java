@@ -62,6 +62,12 @@ final class GuestDeployment extends Deployment {
         return languageId.equals("python") ? 4 : 8;
     }
 
+    /** GraalPy: a warm isolate comes back within a call; a new one takes hundreds of ms. */
+    @Override
+    long idleWaitMs() {
+        return languageId.equals("python") ? 250 : 0;
+    }
+
     @Override
     Isolate newIsolate() throws Failure {
         Runtime.Blank blank = runtime.blankContext(languageId);
