@@ -24,7 +24,7 @@ def test_versions_are_immutable_and_survive_reopening(tmp_path: Path) -> None:
 def test_invocation_retention_keeps_the_newest(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "g.db", retention=3)
     reg.record_invocations([InvocationRecord(id=f"i{n}", function="f", version=1, status="success",
-                                             result="{}", logs=[str(n)]) for n in range(5)])
+                                             result=b"{}", logs=[str(n)]) for n in range(5)])
     assert reg.invocation("i0") is None and reg.invocation("i1") is None
     rec = reg.invocation("i4")
     assert rec is not None and rec.logs == ["4"] and rec.to_dict()["result"] == {}
