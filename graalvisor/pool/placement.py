@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,7 +36,9 @@ class Placement:
         self._scaling = False
         self._running: dict[str, int] = {}  # version key -> slots it holds
         self._waiting: dict[str, int] = {}  # version key -> callers waiting for a slot
+        self._turns: deque[tuple[str, asyncio.Future[int]]] = deque()  # callers waiting, in line
         supervisor.on_ready = self._seed
+        supervisor.on_change = self._wake_all
 
     async def acquire(self, key: str, timeout: float) -> WorkerHandle:
         """The ready worker with the least work, preferring one that has ``key`` loaded. A worker
@@ -50,6 +53,7 @@ class Placement:
         deadline = loop.time() + timeout
         cap = self.config.worker_threads
         self._waiting[key] = self._waiting.get(key, 0) + 1
+        passes = 0  # how many more waiters a free slot this caller may not use can be handed to
         try:
             while True:
                 if sup.halted_reason:
@@ -60,13 +64,15 @@ class Placement:
                     best = min(free, key=lambda w: w.inflight + (0 if key in w.loaded else LOAD_PENALTY))
                     self._take(best, key)
                     return best
+                if free and passes > 0:
+                    self._wake_one(passes - 1)  # over its share: the next in line may use the slot
                 if not free and ready and not self._scaling and len(sup.workers) < self.config.max_workers:
                     self._scaling = True  # every worker is saturated; one scale-out at a time
                     sup.track(self._scale_out(key), "scale-out")
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(sup.workers)} busy)")
-                await sup.wait_changed(remaining)
+                passes = await self._wait_turn(key, remaining)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
@@ -77,7 +83,48 @@ class Placement:
         self._running[key] -= 1
         if not self._running[key]:
             del self._running[key]
-        self.supervisor.notify()
+        # One slot is free: one waiter is woken, never all of them (each would re-run the
+        # placement and all but one go back to sleep: that herd was most of the gateway's CPU
+        # at 16 callers).
+        self._wake_one(len(self._turns))
+        self.supervisor.slot_freed()
+
+    async def _wait_turn(self, key: str, remaining: float) -> int:
+        """Waits, in line, for a slot to free or the workers to change; returns how many more
+        waiters this one may pass the turn to (0 after a timeout)."""
+        turn: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._turns.append((key, turn))
+        try:
+            async with asyncio.timeout(remaining):
+                return await turn
+        except TimeoutError:
+            return turn.result() if turn.done() and not turn.cancelled() else 0
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._wake_one(turn.result())  # given a turn, then cancelled: the next one gets it
+            raise
+        finally:
+            if not turn.done():
+                turn.cancel()
+
+    def _wake_one(self, passes: int) -> None:
+        """Gives the turn to the first waiter whose version is within its share, else to the first."""
+        while self._turns and self._turns[0][1].done():
+            self._turns.popleft()  # timed out or cancelled
+        if not self._turns:
+            return
+        slots = sum(1 for w in self.supervisor.ready_workers() if w.role != "retiring") * self.config.worker_threads
+        chosen = next(((k, t) for k, t in self._turns if not t.done() and not self._over_share(k, slots)),
+                      self._turns[0])
+        self._turns.remove(chosen)
+        chosen[1].set_result(passes)
+
+    def _wake_all(self) -> None:
+        """A worker came or went, or the pool halted: every waiter looks again."""
+        turns, self._turns = self._turns, deque()
+        for _, turn in turns:
+            if not turn.done():
+                turn.set_result(0)
 
     def _over_share(self, key: str, slots: int) -> bool:
         """Whether ``key`` must let others go first: it holds at least its fair share of the

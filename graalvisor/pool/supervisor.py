@@ -53,6 +53,7 @@ class Supervisor:
         self.restore_fallback: str | None = None  # why the pool boots instead of restoring, said once
         self.starts: dict[str, int] = {"boot": 0, "snapshot": 0}
         self.on_ready: Callable[[WorkerHandle], None] = lambda _: None
+        self.on_change: Callable[[], None] = lambda: None  # a worker came or went, or the pool halted
         self.newest_image: Callable[[], Snapshot | None] = lambda: None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -207,11 +208,17 @@ class Supervisor:
     async def wait_changed(self, timeout: float) -> None:
         """Returns when a worker came, went or freed a slot, or after ``timeout``."""
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
         except TimeoutError:
             pass
 
     def notify(self) -> None:
+        """A worker came or went, or the pool halted."""
+        self.slot_freed()
+        self.on_change()
+
+    def slot_freed(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
 

@@ -203,3 +203,45 @@ def test_alone_a_version_may_use_every_slot(tmp_path: Path) -> None:
         assert sorted(h.token for h in got) == ["a", "a", "b", "b"]
 
     asyncio.run(main())
+
+
+def test_each_release_hands_one_turn_to_the_next_in_line(tmp_path: Path) -> None:
+    async def main() -> None:
+        a = ready_handle("a")
+        p, _ = placement([a], tmp_path, threads=1, max_workers=1)
+        held = await p.acquire("f@1", 1)
+        order: list[int] = []
+
+        async def call(n: int) -> None:
+            handle = await p.acquire("f@1", 5)
+            order.append(n)
+            await asyncio.sleep(0)
+            p.release(handle, "f@1")
+
+        waiters = []
+        for n in range(5):
+            waiters.append(asyncio.ensure_future(call(n)))
+            await asyncio.sleep(0)  # each in line before the next
+        p.release(held, "f@1")
+        await asyncio.wait_for(asyncio.gather(*waiters), 5)
+        assert order == [0, 1, 2, 3, 4]
+        assert a.inflight == 0 and not p._turns  # nothing held, nobody left in line
+
+    asyncio.run(main())
+
+
+def test_a_turn_given_to_a_caller_that_left_goes_to_the_next(tmp_path: Path) -> None:
+    async def main() -> None:
+        a = ready_handle("a")
+        p, _ = placement([a], tmp_path, threads=1, max_workers=1)
+        held = await p.acquire("f@1", 1)
+        first = asyncio.ensure_future(p.acquire("f@1", 5))
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(p.acquire("f@1", 5))
+        await asyncio.sleep(0)
+        p.release(held, "f@1")  # the turn goes to `first`...
+        first.cancel()  # ...which leaves before it runs: the slot must not stay free with `second` asleep
+        handle = await asyncio.wait_for(second, 1)
+        assert handle is a and first.cancelled()
+
+    asyncio.run(main())
