@@ -28,6 +28,7 @@ import orjson
 HEADER = struct.Struct(">I")
 META = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
+FIRST_READ = 256 * 1024
 _KIND_SHIFT = 30
 _LENGTH_MASK = (1 << _KIND_SHIFT) - 1
 
@@ -59,8 +60,8 @@ def encode_reply(meta: bytes, result: bytes | None = None) -> bytes:
 
 
 def reply_parts(meta: bytes, result_length: int) -> tuple[bytes, bytes, bytes]:
-    """What goes before a result of ``result_length`` bytes: a worker sends these and the result
-    in one ``sendmsg``, so a big result is never copied into one buffer with them."""
+    """What goes before a result of ``result_length`` bytes: a worker writes these, then a big
+    result from its own buffer, never copied into one buffer with them."""
     return header(Kind.REPLY, META.size + len(meta) + result_length), META.pack(len(meta)), meta
 
 
@@ -87,10 +88,10 @@ def json_object(body: bytes | memoryview) -> dict[str, Any]:
 
 def _meta_length(frame_length: int, meta_word: bytes) -> int:
     if frame_length < META.size:
-        raise ProtocolError("a reply frame is shorter than its meta length")
+        raise ProtocolError("a frame is shorter than its meta length")
     (meta_length,) = META.unpack(meta_word)
     if META.size + meta_length > frame_length:
-        raise ProtocolError(f"a reply's meta of {meta_length} bytes runs past its frame")
+        raise ProtocolError(f"a frame's meta of {meta_length} bytes runs past its frame")
     return int(meta_length)
 
 
@@ -124,7 +125,9 @@ def recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes | None] | N
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
-    first = sock.recv(n)  # nearly always the whole of it: one call, no buffer to copy out of
+    # Nearly always the whole of it: one call, no buffer to copy out of (a big frame's first
+    # read is capped: recv allocates all it is asked for).
+    first = sock.recv(min(n, FIRST_READ))
     if len(first) == n or not first:
         return first or None
     buffer = bytearray(n)
