@@ -79,6 +79,10 @@ class Config:
 
     # JS and Python versions are compiled into the rolling image (pool/rolling.py) after their
     # first call, or at deploy when warm-up params come with the upload.
+    # FastAPI's native OpenTelemetry: off unless asked for, since checking for providers on every
+    # request cost about 6 µs of the gateway's CPU here (DESIGN.md, the warm path).
+    telemetry: bool = option(False, help="FastAPI's OpenTelemetry spans, metrics and logs (providers configured "
+                                         "as OpenTelemetry's environment says)")
     warm_versions: bool = option(True, help="compile JS and Python versions into the rolling image, so workers "
                                             "start with them compiled")
     compile_after_calls: int = option(3, help="calls a version answers before it is compiled into the rolling "

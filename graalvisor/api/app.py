@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -37,7 +38,8 @@ def create_app(config: Config) -> FastAPI:
         finally:
             await daemon.stop()
 
-    app = FastAPI(title="graalvisor", version=__version__, lifespan=lifespan,
+    telemetry: TelemetryConfig | None = None if config.telemetry else _NO_TELEMETRY
+    app = FastAPI(title="graalvisor", version=__version__, lifespan=lifespan, telemetry=telemetry,
                   description="Polyglot serverless functions in GraalVM isolates.")
     app.state.daemon = daemon
     errors.install(app)
@@ -203,6 +205,7 @@ _UPLOAD_DOC: dict[str, Any] = {
     }}
 }
 FRESH_WORKERS = ("boot", "snapshot")
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 _INVOKE_OPERATION: dict[str, Any] = {
     "summary": "Invoke",
     "description": "Run the function's latest version on the JSON params in the body; the answer is its JSON "

@@ -51,3 +51,18 @@ def test_isolates_jar_fails_loudly(tmp_path: Path) -> None:
     (tmp_path / "isolates-2.0.jar").write_bytes(b"")
     with pytest.raises(RuntimeError, match="2 isolates jars"):
         isolates_jar(tmp_path)
+
+
+def test_fastapi_telemetry_is_off_unless_asked_for(tmp_path: Path) -> None:
+    from graalvisor.api.app import create_app
+
+    assert not Config(data_dir=tmp_path).telemetry and Config(**vars(parse("--data-dir", str(tmp_path),
+                                                                           "--telemetry"))).telemetry
+
+    def telemetry_of(config: Config) -> dict[str, object]:
+        # FastAPI keeps its resolved settings in a private field: no public way to read them back.
+        return dict(create_app(config)._telemetry)
+
+    off, on = telemetry_of(Config(data_dir=tmp_path)), telemetry_of(Config(data_dir=tmp_path, telemetry=True))
+    assert not any(off[k] for k in ("tracing", "metrics", "logs", "operation_spans")), off
+    assert all(on[k] for k in ("tracing", "metrics", "logs")), on
