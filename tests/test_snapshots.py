@@ -215,7 +215,8 @@ def test_the_corpus_warms_the_base_image_and_booted_members_are_swapped_for_clon
         while time.monotonic() < deadline:
             health = c.get("/healthz").json()
             members = [w for w in health["workers"] if w["role"] == "member"]
-            if health["snapshots"]["base"] and members and all(w["start"] == "snapshot" for w in members):
+            swapped = members and all(w["start"] == "snapshot" and w["ready"] for w in members)
+            if health["snapshots"]["base"] and swapped:
                 break
             time.sleep(0.5)
         else:

@@ -165,23 +165,24 @@ class Supervisor:
         ready and it has nothing in flight."""
         newest = self.newest_image()
         for old in [w for w in self.workers.values()
-                    if w.role == "member" and (newest is None or w.image_id != newest.id)]:
+                    if w.role == "member" and not w.renewing and (newest is None or w.image_id != newest.id)]:
             if self._stopping or newest is None or self.newest_image() is not newest:
                 return  # a newer image came meanwhile: its own renewal takes over
-            # Claimed first, so a renewal running beside this one never replaces it twice: from
-            # here it takes no new calls, and its exit starts no replacement.
-            old.role = "retiring"
+            # Claimed first, so a renewal running beside this one never replaces it twice; it
+            # keeps serving until its replacement is ready, and its exit starts no other.
+            old.renewing = True
             new = await self.start_worker("member", image=newest)
             if new.start_kind != "snapshot":
                 new.role = "retiring"  # its exit must not start another member
                 self.kill(new, "restore fell back to boot; the old member stays")
-                old.role = "member"
+                old.renewing = False
                 return
             if not await new.wait_up(self.config.boot_timeout_s):  # the old member keeps serving
                 new.role = "retiring"
                 self.kill(new, "did not come up to replace a member")
-                old.role = "member"
+                old.renewing = False
                 return
+            old.role = "retiring"  # from here it takes no new calls
             while not old.dead and (old.inflight or old.pending):
                 await self.wait_changed(1.0)
             if not old.dead:
@@ -285,7 +286,7 @@ class Supervisor:
                 log.error(self.halted_reason)
                 self.notify()
                 return
-        if handle.role == "member":
+        if handle.role == "member" and not handle.renewing:
             await self.start_worker()
         self.notify()
 
