@@ -56,7 +56,8 @@ def encode_request(message: Mapping[str, Any], payload: bytes | None = None) -> 
 
 def encode_reply(meta: bytes, result: bytes | None = None) -> bytes:
     """``meta`` is one JSON object, already encoded; ``result`` goes as it is."""
-    return b"".join(reply_parts(meta, len(result or b""))) + (result or b"")
+    result = result or b""
+    return b"".join((*reply_parts(meta, len(result)), result))
 
 
 def reply_parts(meta: bytes, result_length: int) -> tuple[bytes, bytes, bytes]:

@@ -1,8 +1,9 @@
 """Worker main loop: connect to the gateway, start the JVM, answer frames.
 
-Leader/followers: ``--worker-threads`` threads take turns reading the connection, and the one
-that read a request runs it, so a call is never handed from a reader to another thread. Calls
-into Java release the GIL, so invocations on different threads run in parallel.
+Leader/followers: ``--threads`` threads (the gateway's ``worker_threads``) take turns reading
+the connection, and the one that read a request runs it, so a call is never handed from a
+reader to another thread. Calls into Java release the GIL, so invocations on different threads
+run in parallel.
 """
 
 from __future__ import annotations

@@ -115,9 +115,7 @@ abstract class Deployment {
     private Isolate awaitIdle(long waitMs) {
         try {
             Pooled p = idle.pollFirst(waitMs, TimeUnit.MILLISECONDS);
-            if (p == null) return null;
-            if (p.generation() == runtime.generation() || p.isolate().reseed()) return p.isolate();
-            p.isolate().close();
+            if (p != null) return usable(p);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -145,10 +143,6 @@ abstract class Deployment {
         return !spares.isEmpty();
     }
 
-    int sparesReady() {
-        return spares.size();
-    }
-
     /**
      * An idle or spare isolate, re-seeded first if it was pooled before a snapshot restore (every
      * clone holds the same ones); one whose random state cannot be re-seeded is dropped.
@@ -156,9 +150,16 @@ abstract class Deployment {
     private Isolate take(java.util.Deque<Pooled> pool) {
         Pooled p;
         while ((p = pool.pollFirst()) != null) {
-            if (p.generation() == runtime.generation() || p.isolate().reseed()) return p.isolate();
-            p.isolate().close();
+            Isolate isolate = usable(p);
+            if (isolate != null) return isolate;
         }
+        return null;
+    }
+
+    /** The pooled isolate, re-seeded if a restore came since it was pooled; null (closed) if it cannot be. */
+    private Isolate usable(Pooled p) {
+        if (p.generation() == runtime.generation() || p.isolate().reseed()) return p.isolate();
+        p.isolate().close();
         return null;
     }
 
