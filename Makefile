@@ -10,6 +10,9 @@ export JAVA_HOME
 ISOLATES_JAR := isolates/target/isolates-0.1.0.jar
 EXAMPLES_JAR := functions/java/examples.jar
 CRIU := .cache/criu/bin/criu
+# The official OpenWhisk client (npm `openwhisk`) the tests drive graalvisor with, and an npm
+# package they zip into an action's node_modules.
+OW_CLIENT := tests/openwhisk/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
@@ -38,6 +41,11 @@ $(EXAMPLES_JAR): $(ISOLATES_JAR) $(shell find functions/java/src -name '*.java' 
 		-cp "$$(ls isolates/target/lib/gson-*.jar)" $$(find functions/java/src -name '*.java')
 	$(JAVA_HOME)/bin/jar --create --file $@ -C build/examples-classes .
 
+$(OW_CLIENT): tests/openwhisk/package.json tests/openwhisk/package-lock.json
+	@command -v npm >/dev/null || { echo "error: the tests need Node.js and npm (apt install nodejs npm)"; exit 1; }
+	cd tests/openwhisk && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # CRIU is optional at run time (workers then boot the slow way), so a failed install warns.
 $(CRIU): scripts/install-criu.sh
 	@bash scripts/install-criu.sh >/dev/null || echo "warning: CRIU not installed (needs root and apt); workers will boot without snapshots"
@@ -45,7 +53,7 @@ $(CRIU): scripts/install-criu.sh
 run: setup
 	$(VENV)/bin/graalvisor serve --host $(HOST) --port $(PORT) --deploy functions
 
-test: setup
+test: setup $(OW_CLIENT)
 	$(VENV)/bin/pytest -p no:faulthandler -q tests
 
 lint: $(VENV)/.installed

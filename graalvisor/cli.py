@@ -1,19 +1,23 @@
-"""``graalvisor serve | deploy | invoke | ls | rm | logs``: the daemon, and a client of its HTTP API."""
+"""``graalvisor serve | keys | deploy | invoke | ls | rm | logs``: the daemon, and a client of its HTTP API."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from graalvisor.config import Config, serve_fields
+from graalvisor.domain import Invalid, check_namespace
 from graalvisor.domain.functions import default as function_default
+from graalvisor.registry import KeyStore
 from graalvisor.uploads import UnknownLanguage, file_upload
 
 
@@ -21,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="graalvisor", description=__doc__)
     parser.add_argument("--url", default=os.environ.get("GRAALVISOR_URL", "http://127.0.0.1:8080"),
                         help="the daemon's address (client commands)")
+    parser.add_argument("--auth", default=os.environ.get("GRAALVISOR_AUTH"), metavar="UUID:KEY",
+                        help="API key for client commands (default: $GRAALVISOR_AUTH)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the daemon")
@@ -52,10 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("name")
     logs.add_argument("-n", type=int, default=10)
 
+    keys = sub.add_parser("keys", help="API keys of namespaces (works whether or not the daemon runs)")
+    keys.add_argument("--data-dir", type=Path, default=Config().data_dir)
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_create = keys_sub.add_parser("create", help="a new key for a namespace; prints uuid:key once")
+    keys_create.add_argument("namespace")
+    keys_list = keys_sub.add_parser("list", help="keys (uuids, never the secrets) of one namespace or all")
+    keys_list.add_argument("namespace", nargs="?")
+    keys_revoke = keys_sub.add_parser("revoke", help="revoke a namespace's keys, or one of them")
+    keys_revoke.add_argument("namespace")
+    keys_revoke.add_argument("uuid", nargs="?")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
-    with httpx.Client(base_url=args.url, timeout=None) as client:
+    if args.command == "keys":
+        return keys_command(args)
+    auth = httpx.BasicAuth(*args.auth.split(":", 1)) if args.auth and ":" in args.auth else None
+    with httpx.Client(base_url=args.url, timeout=None, auth=auth) as client:
         try:
             return CLIENT_COMMANDS[args.command](client, args)
         except httpx.ConnectError:
@@ -89,12 +109,60 @@ def serve_command(args: argparse.Namespace) -> int:
     config = Config(**{f.name: getattr(args, f.name) for f in serve_fields()})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_app(config)
+    loopback = is_loopback(args.host)
+    store = KeyStore(config.db_path)
+    try:
+        keyed = store.count() > 0
+    finally:
+        store.close()
+    if not keyed and not loopback:
+        print(f"error: no API keys exist, so serving on {args.host} would let anyone in. Create one with "
+              f"`graalvisor keys create NAMESPACE --data-dir {config.data_dir}`, or listen on 127.0.0.1.",
+              file=sys.stderr)
+        return 2
+    logging.getLogger("graalvisor").info(
+        "API keys: %s", "every call needs one" if keyed else
+        "none, so serving without authentication, on loopback only (`graalvisor keys create NAMESPACE` adds one)")
+    app = create_app(config, loopback)
     if args.deploy:
         from graalvisor.examples import deploy_when_ready
 
         deploy_when_ready(f"http://{args.host}:{args.port}", args.deploy)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    return 0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name that may resolve anywhere
+
+
+def keys_command(args: argparse.Namespace) -> int:
+    try:
+        check_namespace(args.namespace) if args.namespace else None
+    except Invalid as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 2
+    store = KeyStore(Config(data_dir=args.data_dir).db_path)
+    try:
+        if args.keys_command == "create":
+            key, secret = store.create(args.namespace)
+            print(f"{key.uuid}:{secret}")
+            print(f"# key for namespace {key.namespace}: shown once, only its hash is kept", file=sys.stderr)
+        elif args.keys_command == "list":
+            for key in store.list(args.namespace):
+                created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(key.created_at))
+                print(f"{key.uuid}  {key.namespace:<24} created {created}")
+        else:
+            gone = store.revoke(args.namespace, args.uuid)
+            print(f"revoked {gone} key{'s' if gone != 1 else ''} of {args.namespace}", file=sys.stderr)
+            return 0 if gone else 1
+    finally:
+        store.close()
     return 0
 
 

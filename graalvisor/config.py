@@ -52,6 +52,9 @@ class Config:
     max_request_bytes: int = option(6 * 1024 * 1024)
     invocation_retention: int = option(10_000)
     boot_timeout_s: float = option(120.0)
+    # OpenWhisk API: a blocking call answers 202 with its activation id once it has run this long.
+    blocking_wait_s: float = option(60.0, help="longest an OpenWhisk blocking invocation waits before it "
+                                               "answers 202 with the activation id")
     # How long an invocation may wait for a concurrency slot or a worker before a 503.
     queue_timeout_s: float = option(30.0)
     isolates_dir: Path = option(REPO_ROOT / "isolates" / "target", worker="--isolates-dir")

@@ -180,6 +180,7 @@ class Daemon:
     health: dict[str, Any] = field(default_factory=dict)  # /healthz when it first had every worker ready
     ready_after_s: float = 0.0
     known_workers: set[int] = field(default_factory=set)  # every worker pid /healthz ever named
+    credential: str | None = None  # uuid:key that client() sends, where the daemon has keys
 
     @property
     def url(self) -> str:
@@ -197,8 +198,18 @@ class Daemon:
     def log(self) -> str:
         return self.server.log()
 
-    def client(self, timeout: float = 120) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=timeout)
+    def client(self, timeout: float = 120, credential: str | None = None) -> httpx.Client:
+        """An HTTP client of the daemon, sending ``credential`` (default: the daemon's own) as Basic auth."""
+        return httpx.Client(base_url=self.url, timeout=timeout, auth=self.auth(credential))
+
+    def auth(self, credential: str | None = None) -> httpx.BasicAuth | None:
+        """HTTP Basic auth with ``credential`` (default: the daemon's own), for clients made elsewhere."""
+        credential = credential or self.credential
+        return httpx.BasicAuth(*credential.split(":", 1)) if credential else None
+
+    def create_key(self, namespace: str) -> str:
+        """A new API key of ``namespace``, made the way a user makes one: ``graalvisor keys create``."""
+        return create_key(self.data_dir, namespace)
 
     def healthz(self) -> dict[str, Any]:
         """/healthz, whatever its status (503 while no worker is ready); remembers the worker pids."""
@@ -243,6 +254,12 @@ class Daemon:
                 self.healthz()  # the latest workers: restored ones replace those seen at boot
         self.server.stop(grace_s)
         kill_orphans(sorted(self.known_workers))
+
+
+def create_key(data_dir: Path, namespace: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "graalvisor.cli", "keys", "--data-dir", str(data_dir), "create",
+                          namespace], check=True, capture_output=True, text=True, cwd=REPO_ROOT)
+    return out.stdout.strip()
 
 
 def start_daemon(data_dir: Path, workers: int = 1, extra: Sequence[str] = (), log_path: Path | None = None,

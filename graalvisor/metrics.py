@@ -12,8 +12,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.invocations = Counter(
-            "graalvisor_invocations", "Invocations by function, outcome and start kind",
-            ["function", "status", "start"], registry=self.registry)
+            "graalvisor_invocations", "Invocations by namespace, function, outcome and start kind",
+            ["namespace", "function", "status", "start"], registry=self.registry)
         self.latency = Histogram(
             "graalvisor_invocation_seconds", "Time from request to response, by language",
             ["language"], buckets=LATENCY_BUCKETS, registry=self.registry)

@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from graalvisor.launcher import create_key
 from tests.support import Daemon, build_jar, run_daemon
 
 HELLO_JAVA = """
@@ -25,8 +26,12 @@ public class Hello {
 
 @pytest.fixture(scope="session")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """One daemon (two workers) shared by every test that does not need its own."""
-    with run_daemon(tmp_path_factory.mktemp("shared") / "data", workers=2) as d:
+    """One daemon (two workers) shared by every test that does not need its own. It has API keys,
+    as a daemon serving several users would: its client() sends the default namespace's."""
+    data_dir = tmp_path_factory.mktemp("shared") / "data"
+    credential = create_key(data_dir, "guest")
+    with run_daemon(data_dir, workers=2, extra=["--blocking-wait-s", "5"]) as d:
+        d.credential = credential
         yield d
 
 

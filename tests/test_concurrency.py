@@ -16,7 +16,7 @@ def test_fifty_concurrent_invocations_across_three_languages(daemon: Daemon, hel
         deploy(c, "c-java", java_upload(hello_jar, "t.Hello"))
 
     async def run() -> list[tuple[str, int, int, dict[str, object]]]:
-        async with httpx.AsyncClient(base_url=daemon.url, timeout=120,
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=120, auth=daemon.auth(),
                                      limits=httpx.Limits(max_connections=50)) as c:
             async def one(i: int) -> tuple[str, int, int, dict[str, object]]:
                 fn = ("c-js", "c-py", "c-java")[i % 3]

@@ -144,7 +144,7 @@ def test_invocation_record_has_logs_and_timings(daemon: Daemon, client: httpx.Cl
     stored = _stored_invocations(daemon, set(served))
     for inv_id, record in served.items():
         row = stored[inv_id]
-        assert row["function"] == record["function"] and row["status"] == "success"
+        assert row["function"] == f"{record['namespace']}/{record['function']}" and row["status"] == "success"
         assert json.loads(row["logs"]) == record["logs"]
         assert json.loads(row["result"]) == {"greeting": "hello ada"}
         assert row["run_ms"] == record["run_ms"]
@@ -180,7 +180,7 @@ def test_healthz_and_metrics(client: httpx.Client) -> None:
     deploy(client, "t-metric", js_upload("function main(){return {}}"))
     assert client.post("/invoke/t-metric").status_code == 200
     text = client.get("/metrics").text
-    assert 'graalvisor_invocations_total{function="t-metric"' in text
+    assert 'graalvisor_invocations_total{function="t-metric",namespace="guest"' in text
     assert "graalvisor_worker_rss_bytes" in text
     assert "graalvisor_invocation_seconds_bucket" in text
 

@@ -21,7 +21,7 @@ def test_kill_9_of_a_worker_gives_clear_errors_then_service_resumes(daemon: Daem
 
     async def run() -> list[tuple[int, dict[str, object]]]:
         # A caller left hanging would get a ReadTimeout here, failing the test, instead of an answer.
-        async with httpx.AsyncClient(base_url=daemon.url, timeout=60) as c:
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=60, auth=daemon.auth()) as c:
             calls = [asyncio.create_task(c.post("/invoke/k-slow", json={"ms": 3000})) for _ in range(6)]
             await asyncio.sleep(1.0)
             for w in workers:

@@ -54,7 +54,7 @@ def test_four_concurrent_restores_of_one_image_all_serve(daemon: Daemon) -> None
         before = {w["token"] for w in c.get("/healthz").json()["workers"]}
 
     async def run() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=daemon.url, timeout=120) as c:
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=120, auth=daemon.auth()) as c:
             return await asyncio.gather(*(c.post("/invoke/s-four", params={"worker": "snapshot"}, json={"n": i})
                                           for i in range(4)))
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,18 +17,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from graalvisor import __version__
-from graalvisor.api import errors
+from graalvisor.api import errors, openwhisk
+from graalvisor.api.auth import Authenticator, call_context, caller
 from graalvisor.api.errors import invocation_status, json_response
 from graalvisor.api.models import FunctionUpload
 from graalvisor.config import Config
 from graalvisor.daemon import Daemon, Invocation
-from graalvisor.domain import FunctionConfig, Invalid, TooLarge, check_name
+from graalvisor.domain import FunctionConfig, Invalid, Subject, TooLarge, check_name, qualify
 from graalvisor.domain.payloads import decode_code, parse_params
 from graalvisor.pool import DEFAULT_WARMUP, MAX_WARMUP
 
+Caller = Annotated[Subject, Depends(caller)]
 
-def create_app(config: Config) -> FastAPI:
+
+def create_app(config: Config, loopback: bool = True) -> FastAPI:
+    """``loopback``: the daemon listens on loopback only, so without any API key it may serve
+    without authentication (see auth.py)."""
     daemon = Daemon(config)
+    auth = Authenticator(daemon.keys, loopback)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -42,12 +48,13 @@ def create_app(config: Config) -> FastAPI:
     app = FastAPI(title="graalvisor", version=__version__, lifespan=lifespan, telemetry=telemetry,
                   description="Polyglot serverless functions in GraalVM isolates.")
     app.state.daemon = daemon
+    app.state.auth = auth
     errors.install(app)
     limit = config.max_request_bytes
 
     @app.put("/functions/{name}", status_code=201, openapi_extra=_UPLOAD_DOC)
     async def put_function(
-        name: str, request: Request,
+        name: str, request: Request, subject: Caller,
         language: Annotated[Literal["js", "python", "java"] | None, Query()] = None,
         entrypoint: str | None = None, timeout_ms: int | None = None, memory_mb: int | None = None,
         concurrency: int | None = None, isolation: Literal["instance", "invocation"] | None = None,
@@ -63,7 +70,7 @@ def create_app(config: Config) -> FastAPI:
                 raise Invalid("invalid upload: " + _problems(e)) from None
             config = FunctionConfig.model_validate(upload.model_dump(exclude={"language", "code", "binary", "warmup"}))
             warmup = orjson.dumps(upload.warmup.params) if upload.warmup is not None else None
-            version, created = await daemon.deploy(name, upload.language, config,
+            version, created = await daemon.deploy(qualify(subject.namespace, name), upload.language, config,
                                                    decode_code(upload.code, upload.binary), warmup)
         else:
             if language is None:
@@ -76,24 +83,24 @@ def create_app(config: Config) -> FastAPI:
                 config = FunctionConfig.model_validate({k: v for k, v in given.items() if v is not None})
             except ValidationError as e:
                 raise Invalid("invalid upload: " + _problems(e)) from None
-            version, created = await daemon.deploy(name, language, config, body)
+            version, created = await daemon.deploy(qualify(subject.namespace, name), language, config, body)
         return json_response(201 if created else 200, {"name": name, **version.to_dict()})
 
     @app.get("/functions")
-    async def list_functions() -> Response:
-        return json_response(200, {"functions": daemon.list_functions()})
+    async def list_functions(subject: Caller) -> Response:
+        return json_response(200, {"functions": daemon.list_functions(subject.namespace)})
 
     @app.get("/functions/{name}")
-    async def get_function(name: str) -> Response:
-        return json_response(200, await daemon.describe(name))
+    async def get_function(name: str, subject: Caller) -> Response:
+        return json_response(200, await daemon.describe(qualify(subject.namespace, name)))
 
     @app.delete("/functions/{name}")
-    async def delete_function(name: str) -> Response:
-        await daemon.delete(name)
+    async def delete_function(name: str, subject: Caller) -> Response:
+        await daemon.delete(qualify(subject.namespace, name))
         return json_response(200, {"deleted": name})
 
     @app.post("/functions/{name}/snapshot", status_code=201)
-    async def snapshot_function(name: str, request: Request) -> Response:
+    async def snapshot_function(name: str, request: Request, subject: Caller) -> Response:
         """Dump a warmed worker with this function loaded; new workers for it restore from the image.
         Optional JSON body: {"params": {...} (warm-up params), "warmup": N (invocations, default
         500, at most 10000; the warm-up stops early once it has run 10 s)}."""
@@ -107,15 +114,16 @@ def create_app(config: Config) -> FastAPI:
         warmup = options.get("warmup", DEFAULT_WARMUP)
         if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup <= MAX_WARMUP:
             raise Invalid(f"warmup must be an integer from 0 to {MAX_WARMUP}")
-        return json_response(201, await daemon.snapshot_function(name, options.get("params", {}), warmup))
+        return json_response(201, await daemon.snapshot_function(qualify(subject.namespace, name),
+                                                                 options.get("params", {}), warmup))
 
     @app.get("/snapshots")
-    async def list_snapshots() -> Response:
-        return json_response(200, {"snapshots": daemon.list_snapshots()})
+    async def list_snapshots(subject: Caller) -> Response:
+        return json_response(200, {"snapshots": daemon.list_snapshots(subject)})
 
     @app.delete("/snapshots/{snap_id}")
-    async def delete_snapshot(snap_id: str) -> Response:
-        daemon.delete_snapshot(snap_id)
+    async def delete_snapshot(snap_id: str, subject: Caller) -> Response:
+        daemon.delete_snapshot(subject, snap_id)
         return json_response(200, {"deleted": snap_id})
 
     async def invoke(request: Request) -> Response:
@@ -123,11 +131,13 @@ def create_app(config: Config) -> FastAPI:
         route, the warm path: FastAPI's parameter solving cost 45 µs a call here (documented in
         OpenAPI by _INVOKE_OPERATION)."""
         t0 = time.perf_counter()
+        subject = auth.subject(request.headers.get("authorization"))
         worker = request.query_params.get("worker")
         if worker is not None and worker not in FRESH_WORKERS:
             raise Invalid(f"worker must be one of {', '.join(FRESH_WORKERS)} (or left out), not {worker!r}")
         body = await _read_body(request, limit)
-        record, inv = await daemon.invoke(request.path_params["name"], parse_params(body), worker)
+        name = qualify(subject.namespace, request.path_params["name"])
+        record, inv = await daemon.invoke(name, parse_params(body), worker, call_context(request, subject))
         headers = {"X-Invocation-Id": record.id, "Server-Timing": _server_timing(inv, t0)}
         if inv.start:
             headers["X-Start"] = inv.start
@@ -141,6 +151,12 @@ def create_app(config: Config) -> FastAPI:
 
     app.router.routes.append(Route("/invoke/{name}", invoke, methods=["POST"]))
 
+    async def read_body(request: Request) -> bytes:
+        return await _read_body(request, limit)
+
+    app.include_router(openwhisk.actions_router(daemon, read_body, config.blocking_wait_s))
+    app.include_router(openwhisk.web_router(daemon, auth, read_body))
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -151,13 +167,13 @@ def create_app(config: Config) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/invocations/{invocation_id}")
-    async def get_invocation(invocation_id: str) -> Response:
-        record = await daemon.invocation(invocation_id)
+    async def get_invocation(invocation_id: str, subject: Caller) -> Response:
+        record = await daemon.invocation(subject.namespace, invocation_id)
         return json_response(200, record.to_dict())
 
     @app.get("/functions/{name}/invocations")
-    async def recent_invocations(name: str, limit: int = 20) -> Response:
-        records = await daemon.recent_invocations(name, max(1, min(limit, 1000)))
+    async def recent_invocations(name: str, subject: Caller, limit: int = 20) -> Response:
+        records = await daemon.recent_invocations(qualify(subject.namespace, name), max(1, min(limit, 1000)))
         return json_response(200, {"invocations": [r.to_dict() for r in records]})
 
     @app.get("/healthz")
@@ -166,7 +182,7 @@ def create_app(config: Config) -> FastAPI:
         return json_response(200 if health["status"] == "ok" else 503, health)
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(_: Caller) -> Response:
         daemon.update_metrics()
         return Response(generate_latest(daemon.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from graalvisor.domain import NotFound, key_of
+from graalvisor.domain import NotFound, bare, key_of
 from graalvisor.registry import FunctionVersion
 
 
@@ -92,4 +92,6 @@ class Catalog:
 
 
 def unknown(name: str) -> NotFound:
-    return NotFound(f"no function named '{name}'; deploy it with PUT /functions/{name}")
+    """``name`` is qualified; the message names the function as its namespace knows it."""
+    short = bare(name)
+    return NotFound(f"no function named '{short}'; deploy it with PUT /functions/{short}")

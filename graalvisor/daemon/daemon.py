@@ -7,20 +7,44 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from graalvisor import __version__
 from graalvisor.config import Config
-from graalvisor.daemon.catalog import Catalog, unknown
+from graalvisor.daemon.catalog import Catalog, Entry, unknown
 from graalvisor.daemon.health import health, update_gauges
-from graalvisor.domain import FunctionConfig, Invalid, NotFound, Unavailable, artifacts, worker_key
+from graalvisor.domain import (
+    FunctionConfig,
+    Invalid,
+    NotFound,
+    Subject,
+    Unavailable,
+    artifacts,
+    bare,
+    split,
+    worker_key,
+)
 from graalvisor.metrics import Metrics
 from graalvisor.pool import CriuError, NoWorker, Pool, WorkerLost
-from graalvisor.registry import CodeStore, FunctionVersion, InvocationRecord, Registry
+from graalvisor.registry import CodeStore, FunctionVersion, InvocationRecord, KeyStore, Registry
 from graalvisor.registry.recorder import Recorder
 from graalvisor.scheduler import Invocation, Scheduler, Target
 
 log = logging.getLogger("graalvisor.daemon")
+
+
+@dataclass
+class Call:
+    """An accepted invocation, before it runs."""
+
+    record: InvocationRecord
+    entry: Entry
+    params: bytes
+    env: dict[str, str]
+    t0: float
 
 
 class Daemon:
@@ -29,12 +53,14 @@ class Daemon:
         self.metrics = Metrics()
         self.registry = Registry(config.db_path, config.invocation_retention)
         self.code = CodeStore(config.code_dir)
+        self.keys = KeyStore(config.db_path)
         self.recorder = Recorder(self.registry)
         self.catalog = Catalog()
         self.pool = Pool(config, self._spec_for)
         self.scheduler = Scheduler(self.pool, config.queue_timeout_s,
                                    python_isolates=config.python_isolates_per_worker * config.workers)
         self.pool.set_is_current(self.catalog.is_current)
+        self._background: set[asyncio.Task[tuple[InvocationRecord, Invocation]]] = set()
 
     async def start(self) -> None:
         self.catalog.load(await asyncio.to_thread(self.registry.latest_versions))
@@ -49,8 +75,9 @@ class Daemon:
         await self.pool.stop()
         await self.recorder.stop()
         self.registry.close()
+        self.keys.close()
 
-    # -- functions
+    # -- functions (named by qualified name, namespace/name; see domain.namespaces)
 
     async def deploy(self, name: str, language: str, config: FunctionConfig, data: bytes,
                      warmup_params: bytes | None = None) -> tuple[FunctionVersion, bool]:
@@ -65,7 +92,7 @@ class Daemon:
             raise Invalid("a Java function needs entrypoint 'pkg.Class' or 'pkg.Class#method'")
         async with self.catalog.locked(name):
             sha256 = await asyncio.to_thread(self.code.put, data)
-            key = worker_key(name, sha256, settings, entrypoint)
+            key = worker_key(name, sha256, config.load_settings(), entrypoint)
             spec = await asyncio.to_thread(artifacts.load_spec, key, language, entrypoint, config.isolation,
                                            config.env, data, self.code.path(sha256))
             try:
@@ -92,12 +119,28 @@ class Daemon:
             raise unknown(name)
         entry = self.catalog.get(name)
         compiled = entry is not None and self.pool.compiled(entry.key)
-        return {"name": name, "latest": versions[-1].version, "compiled": compiled,
+        namespace, bare_name = split(name)
+        return {"name": bare_name, "namespace": namespace, "latest": versions[-1].version, "compiled": compiled,
                 "versions": [v.to_dict() for v in versions]}
 
-    def list_functions(self) -> list[dict[str, Any]]:
-        return [{"name": e.version.name, **e.version.to_dict(), "compiled": self.pool.compiled(e.key)}
-                for e in self.catalog.entries()]
+    def versions(self, namespace: str) -> list[FunctionVersion]:
+        """The latest version of each of a namespace's functions, by name."""
+        prefix = namespace + "/"
+        return [e.version for e in self.catalog.entries() if e.version.name.startswith(prefix)]
+
+    def list_functions(self, namespace: str) -> list[dict[str, Any]]:
+        return [{"name": bare(v.name), "namespace": namespace, **v.to_dict(),
+                 "compiled": self.pool.compiled(self.catalog.require(v.name).key)}
+                for v in self.versions(namespace)]
+
+    def latest(self, name: str) -> FunctionVersion:
+        return self.catalog.require(name).version
+
+    async def version(self, name: str, version: int) -> FunctionVersion | None:
+        return await asyncio.to_thread(self.registry.version, name, version)
+
+    async def artifact(self, version: FunctionVersion) -> bytes:
+        return await asyncio.to_thread(self.code.get, version.sha256)
 
     async def delete(self, name: str) -> None:
         async with self.catalog.locked(name):
@@ -134,61 +177,116 @@ class Daemon:
             snap = await self.pool.image_function(entry.key, params, warmup, entry.version.timeout_ms)
         except (CriuError, NoWorker, WorkerLost) as e:
             raise Unavailable(f"could not take a snapshot: {e}") from None
-        return {**snap.to_dict(), "function": name, "version": entry.version.version}
+        return {**snap.to_dict(), "function": bare(name), "version": entry.version.version}
 
-    def list_snapshots(self) -> list[dict[str, Any]]:
+    def list_snapshots(self, subject: Subject) -> list[dict[str, Any]]:
+        """The shared images (base, rolling) and the subject's namespace's function images."""
         out = []
         for snap in self.pool.images():
             entry = snap.to_dict()
-            version = self.catalog.by_key(snap.function_key) if snap.function_key else None
-            if version is not None:
-                entry["function"], entry["version"] = version.name, version.version
+            if snap.function_key:
+                version = self.catalog.by_key(snap.function_key)
+                if version is None or split(version.name)[0] != subject.namespace:
+                    continue
+                entry["function"], entry["version"] = bare(version.name), version.version
             out.append(entry)
         return out
 
-    def delete_snapshot(self, snap_id: str) -> None:
-        if not self.pool.remove_image(snap_id):
+    def delete_snapshot(self, subject: Subject, snap_id: str) -> None:
+        """A function image may go by its namespace's hand. The shared images (base, rolling) are a
+        cache every namespace uses, made again when gone: any caller may drop them."""
+        snap = {s.id: s for s in self.pool.images()}.get(snap_id)
+        if snap is not None and snap.function_key:
+            version = self.catalog.by_key(snap.function_key)
+            if version is None or split(version.name)[0] != subject.namespace:
+                snap = None
+        if snap is None or not self.pool.remove_image(snap_id):
             raise NotFound(f"no snapshot '{snap_id}'; GET /snapshots lists them")
 
     # -- invocations
 
-    async def invoke(self, name: str, params: bytes, fresh: str | None = None) -> tuple[InvocationRecord, Invocation]:
-        """Runs the latest version; every accepted call leaves a record, whatever happens."""
-        t0 = time.perf_counter()
+    def accept(self, name: str, params: bytes, context: dict[str, str] | None = None,
+               invocation_id: str | None = None) -> Call:
+        """Takes a call of the latest version: its record exists from here on (so a caller told
+        the id at once finds it), and its params have the version's defaults merged under them.
+        ``context`` adds ``__OW_*`` variables (API_HOST, API_KEY) to those the call always gets."""
         entry = self.catalog.require(name)
         version = entry.version
-        record = InvocationRecord(id=uuid.uuid4().hex, function=name, version=version.version, status="running")
+        if version.parameters:
+            params = orjson.dumps({**version.parameters, **orjson.loads(params)})
+        record = InvocationRecord(id=invocation_id or uuid.uuid4().hex, function=name, version=version.version,
+                                  status="running")
+        namespace, bare_name = split(name)
+        env = {"__OW_NAMESPACE": namespace, "__OW_ACTION_NAME": f"/{namespace}/{bare_name}",
+               "__OW_ACTIVATION_ID": record.id,
+               "__OW_DEADLINE": str(int(record.created_at * 1000) + version.timeout_ms)}
+        for k, v in (context or {}).items():
+            if k != "API_KEY" or version.annotations.get("provide-api-key") is True:  # OpenWhisk's opt-in
+                env["__OW_" + k] = v
         self.recorder.begin(record)
-        target = Target(key=entry.key, name=name, language=version.language,
+        return Call(record, entry, params, env, time.perf_counter())
+
+    async def run(self, call: Call, fresh: str | None = None) -> tuple[InvocationRecord, Invocation]:
+        """Runs an accepted call; every accepted call leaves a record, whatever happens."""
+        record, entry, version = call.record, call.entry, call.entry.version
+        target = Target(key=entry.key, name=version.name, language=version.language,
                         timeout_ms=version.timeout_ms, concurrency=version.concurrency)
         try:
-            inv = await self.scheduler.invoke(target, params, fresh)
+            inv = await self.scheduler.invoke(target, call.params, fresh, env=call.env)
         except Exception as e:  # an accepted invocation is never dropped without a record
-            log.exception("invocation %s of %s failed inside the gateway", record.id, name)
+            log.exception("invocation %s of %s failed inside the gateway", record.id, version.name)
             inv = Invocation("error", error={"error": f"internal error: {type(e).__name__}: {e}"})
         record.status, record.start = inv.status, inv.start
         record.wait_ms, record.init_ms, record.run_ms = inv.wait_ms, inv.init_ms, inv.run_ms
         record.result = inv.result
         record.error, record.logs = inv.error, inv.logs
+        record.ended_at = time.time()
         self.recorder.finish(record)
-        self.metrics.invocations.labels(name, inv.status, inv.start or "none").inc()
-        self.metrics.latency.labels(version.language).observe(time.perf_counter() - t0)
+        self.metrics.invocations.labels(*split(version.name), inv.status, inv.start or "none").inc()
+        self.metrics.latency.labels(version.language).observe(time.perf_counter() - call.t0)
         if inv.start == "isolate":
             self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
         if inv.status == "success":
-            self.pool.after_call(entry.key, version.language, params, version.timeout_ms)
+            self.pool.after_call(entry.key, version.language, call.params, version.timeout_ms)
         return record, inv
 
-    async def invocation(self, invocation_id: str) -> InvocationRecord:
+    async def invoke(self, name: str, params: bytes, fresh: str | None = None,
+                     context: dict[str, str] | None = None) -> tuple[InvocationRecord, Invocation]:
+        return await self.run(self.accept(name, params, context), fresh)
+
+    def submit(self, call: Call) -> asyncio.Task[tuple[InvocationRecord, Invocation]]:
+        """Runs an accepted call in the background (a non-blocking invocation): the daemon holds
+        the task until it ends, so it is never collected half-way."""
+        task = asyncio.create_task(self.run(call), name=f"invocation-{call.record.id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def invocation(self, namespace: str, invocation_id: str) -> InvocationRecord:
+        """A record of the namespace's; another namespace's is as absent as one never made."""
         record = self.recorder.live(invocation_id)
         if record is None:
             record = await asyncio.to_thread(self.registry.invocation, invocation_id)
-        if record is None:
+        if record is None or split(record.function)[0] != namespace:
             raise NotFound(f"no invocation '{invocation_id}' (records past the retention cap are dropped)")
         return record
 
     async def recent_invocations(self, name: str, limit: int) -> list[InvocationRecord]:
         return await asyncio.to_thread(self.registry.recent_invocations, name, limit)
+
+    async def invocations_in(self, namespace: str, function: str | None, since: float | None, upto: float | None,
+                             limit: int, skip: int) -> list[InvocationRecord]:
+        """Newest first; running calls are included (they are written once they end)."""
+        running = [r for r in self.recorder.running() if split(r.function)[0] == namespace
+                   and (function is None or split(r.function)[1] == function)
+                   and (since is None or r.created_at >= since) and (upto is None or r.created_at <= upto)]
+        stored = await asyncio.to_thread(self.registry.invocations_in, namespace, function, since, upto,
+                                         limit + skip + len(running), 0)
+        ids = {r.id for r in running}
+        merged = sorted(running, key=lambda r: r.created_at, reverse=True)
+        merged += [r for r in stored if r.id not in ids]
+        merged.sort(key=lambda r: r.created_at, reverse=True)
+        return merged[skip:skip + limit]
 
     # -- health
 

@@ -28,3 +28,15 @@ class TooLarge(DomainError):
 
 class Unavailable(DomainError):
     """Nothing is wrong with the request, but no worker or image could serve it now: retry later."""
+
+
+class Unauthorized(DomainError):
+    """No key, or a key that is not valid: the caller must authenticate."""
+
+
+class Forbidden(DomainError):
+    """A valid key that may not act on this namespace."""
+
+
+class Conflict(DomainError):
+    """The request would overwrite something that exists and was not asked to."""

@@ -26,6 +26,16 @@ class FunctionConfig(BaseModel):
     concurrency: int = Field(64, ge=1, le=10_000)
     isolation: Literal["instance", "invocation"] = "instance"
     env: dict[str, str] = Field(default_factory=dict)
+    # Not part of what a worker loads (see LOAD_SETTINGS): changing them keeps the compiled code.
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    annotations: dict[str, Any] = Field(default_factory=dict)
+
+    def load_settings(self) -> dict[str, Any]:
+        """The settings that fix what a worker loads, as FunctionVersion.config() gives them back."""
+        return self.model_dump(include=LOAD_SETTINGS)
+
+
+LOAD_SETTINGS = {"timeout_ms", "memory_mb", "concurrency", "isolation", "env"}
 
 
 def default(field: str) -> Any:

@@ -2,5 +2,6 @@
 
 from graalvisor.registry.codestore import CodeStore
 from graalvisor.registry.db import FunctionVersion, InvocationRecord, Registry
+from graalvisor.registry.keys import ApiKey, KeyStore
 
-__all__ = ["CodeStore", "FunctionVersion", "InvocationRecord", "Registry"]
+__all__ = ["ApiKey", "CodeStore", "FunctionVersion", "InvocationRecord", "KeyStore", "Registry"]

@@ -45,11 +45,17 @@ CREATE TABLE IF NOT EXISTS invocations (
     created_at REAL NOT NULL
 );
 """
+# Data dirs from before namespaces: their functions and records are the default namespace's.
+MIGRATIONS = (
+    "UPDATE versions SET name = 'guest/' || name WHERE instr(name, '/') = 0",
+    "UPDATE functions SET name = 'guest/' || name WHERE instr(name, '/') = 0",
+    "UPDATE invocations SET function = 'guest/' || function WHERE instr(function, '/') = 0",
+)
 
 
 @dataclass(frozen=True)
 class FunctionVersion:
-    name: str
+    name: str  # qualified: namespace/name
     version: int
     language: str
     entrypoint: str
@@ -62,6 +68,8 @@ class FunctionVersion:
     isolation: str
     env: dict[str, str]
     created_at: float
+    parameters: dict[str, Any] = field(default_factory=dict)  # defaults merged under a call's params
+    annotations: dict[str, Any] = field(default_factory=dict)  # e.g. web-export, as OpenWhisk's
 
     @property
     def key(self) -> str:
@@ -86,13 +94,15 @@ class FunctionVersion:
             "binary": self.binary,
             "created_at": self.created_at,
             **self.config(),
+            "parameters": self.parameters,
+            "annotations": self.annotations,
         }
 
 
 @dataclass
 class InvocationRecord:
     id: str
-    function: str
+    function: str  # qualified: namespace/name
     version: int
     status: str  # running | success | error | timeout | worker_lost | unavailable
     start: str | None = None
@@ -103,11 +113,14 @@ class InvocationRecord:
     error: dict[str, Any] | None = None
     logs: list[str] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        namespace, _, name = self.function.partition("/")
         return {
             "id": self.id,
-            "function": self.function,
+            "function": name,
+            "namespace": namespace,
             "version": self.version,
             "status": self.status,
             "start": self.start,
@@ -118,6 +131,7 @@ class InvocationRecord:
             "error": self.error,
             "logs": self.logs,
             "created_at": self.created_at,
+            "ended_at": self.ended_at,
         }
 
 
@@ -134,8 +148,19 @@ class Registry:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
         self._read_lock = threading.Lock()
         self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+    def _migrate(self) -> None:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(invocations)")}
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            if "ended_at" not in columns:
+                self._db.execute("ALTER TABLE invocations ADD COLUMN ended_at REAL")
+            for statement in MIGRATIONS:
+                self._db.execute(statement)
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._read_lock:
@@ -199,7 +224,7 @@ class Registry:
             name=name, version=version, language=language, entrypoint=entrypoint, sha256=sha256,
             size=size, binary=bool(binary), timeout_ms=config["timeout_ms"], memory_mb=config["memory_mb"],
             concurrency=config["concurrency"], isolation=config["isolation"], env=config["env"],
-            created_at=created_at,
+            created_at=created_at, parameters=config.get("parameters", {}), annotations=config.get("annotations", {}),
         )
 
     # -- invocations
@@ -208,14 +233,15 @@ class Registry:
         rows = [
             (r.id, r.function, r.version, r.status, r.start, r.wait_ms, r.init_ms, r.run_ms,
              r.result.decode() if r.result is not None else None,
-             orjson.dumps(r.error).decode() if r.error else None, orjson.dumps(r.logs).decode(), r.created_at)
+             orjson.dumps(r.error).decode() if r.error else None, orjson.dumps(r.logs).decode(), r.created_at,
+             r.ended_at)
             for r in records
         ]
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO invocations (id, function, version, status, start, wait_ms, init_ms, "
-                "run_ms, result, error, logs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "run_ms, result, error, logs, created_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             # Retention: keep the newest N records.
@@ -225,7 +251,7 @@ class Registry:
             self._db.execute("COMMIT")
 
     _INVOCATION_COLUMNS = ("id, function, version, status, start, wait_ms, init_ms, run_ms, result, error, logs, "
-                           "created_at")
+                           "created_at, ended_at")
 
     def invocation(self, invocation_id: str) -> InvocationRecord | None:
         with self._read_lock:
@@ -240,11 +266,36 @@ class Registry:
                 (function, limit)).fetchall()
         return [self._invocation_from_row(row) for row in rows]
 
+    def invocations_in(self, namespace: str, function: str | None, since: float | None, upto: float | None,
+                       limit: int, skip: int) -> list[InvocationRecord]:
+        """A namespace's records, newest first: of one function if named, started within [since, upto]."""
+        where: list[str] = ["function >= ? AND function < ?"]
+        args: list[str | float] = [namespace + "/", namespace + "0"]  # "0" sorts right after "/"
+        if function is not None:
+            where, args = ["function = ?"], [f"{namespace}/{function}"]
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(since)
+        if upto is not None:
+            where.append("created_at <= ?")
+            args.append(upto)
+        query = (f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE {' AND '.join(where)} "
+                 "ORDER BY seq DESC LIMIT ? OFFSET ?")
+        with self._read_lock:
+            rows = self._reader.execute(query, (*args, limit, skip)).fetchall()
+        return [self._invocation_from_row(row) for row in rows]
+
+    def version(self, name: str, version: int) -> FunctionVersion | None:
+        with self._read_lock:
+            row = self._reader.execute("SELECT * FROM versions WHERE name = ? AND version = ?",
+                                       (name, version)).fetchone()
+        return None if row is None else self._version_from_row(row)
+
     @staticmethod
     def _invocation_from_row(row: tuple[Any, ...]) -> InvocationRecord:
         return InvocationRecord(
             id=row[0], function=row[1], version=row[2], status=row[3], start=row[4], wait_ms=row[5],
             init_ms=row[6], run_ms=row[7], result=row[8].encode() if row[8] is not None else None,
             error=orjson.loads(row[9]) if row[9] else None,
-            logs=orjson.loads(row[10]) if row[10] else [], created_at=row[11],
+            logs=orjson.loads(row[10]) if row[10] else [], created_at=row[11], ended_at=row[12],
         )

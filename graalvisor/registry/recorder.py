@@ -41,6 +41,10 @@ class Recorder:
         """A record still in memory: running, or finished and not yet written."""
         return self._live.get(invocation_id)
 
+    def running(self) -> list[InvocationRecord]:
+        """Records in memory: calls still running, and finished ones not yet written."""
+        return list(self._live.values())
+
     async def flush(self) -> None:
         batch, self._finished = self._finished, []
         if not batch:

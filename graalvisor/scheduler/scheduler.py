@@ -86,7 +86,8 @@ class Scheduler:
         if not self.queued.get(name):
             self.queued.pop(name, None)
 
-    async def invoke(self, target: Target, params: bytes, fresh: str | None = None) -> Invocation:
+    async def invoke(self, target: Target, params: bytes, fresh: str | None = None,
+                     env: dict[str, str] | None = None) -> Invocation:
         t0 = time.perf_counter()
         slot_limit, slot = self._slot(target)
         if slot.locked():  # a free slot is taken at once: no timer, no task

@@ -10,15 +10,42 @@ CONFIG = {"timeout_ms": 1000, "memory_mb": 256, "concurrency": 4, "isolation": "
 
 def test_versions_are_immutable_and_survive_reopening(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "g.db", retention=100)
-    v1 = reg.add_version("f", "js", "main", "a" * 64, 10, False, CONFIG)
-    v2 = reg.add_version("f", "python", "main", "b" * 64, 20, False, {**CONFIG, "timeout_ms": 5})
+    v1 = reg.add_version("guest/f", "js", "main", "a" * 64, 10, False, CONFIG)
+    v2 = reg.add_version("guest/f", "python", "main", "b" * 64, 20, False, {**CONFIG, "timeout_ms": 5})
     assert (v1.version, v2.version) == (1, 2)
     reg.close()
     reg = Registry(tmp_path / "g.db", retention=100)
-    assert reg.latest_versions()["f"] == v2
-    assert [v.language for v in reg.versions("f")] == ["js", "python"]
-    assert reg.delete_function("f") and not reg.delete_function("f")
+    assert reg.latest_versions()["guest/f"] == v2
+    assert [v.language for v in reg.versions("guest/f")] == ["js", "python"]
+    assert reg.delete_function("guest/f") and not reg.delete_function("guest/f")
     assert reg.latest_versions() == {}
+
+
+def test_functions_from_before_namespaces_join_the_default_namespace(tmp_path: Path) -> None:
+    reg = Registry(tmp_path / "g.db", retention=100)
+    reg.add_version("old", "js", "main", "a" * 64, 10, False, CONFIG)  # as a data dir written before namespaces
+    reg.record_invocations([InvocationRecord(id="i0", function="old", version=1, status="success")])
+    reg.close()
+    reg = Registry(tmp_path / "g.db", retention=100)
+    assert list(reg.latest_versions()) == ["guest/old"]
+    record = reg.invocation("i0")
+    assert record is not None and record.function == "guest/old"
+    assert record.to_dict()["function"] == "old" and record.to_dict()["namespace"] == "guest"
+
+
+def test_invocations_stay_in_their_namespace(tmp_path: Path) -> None:
+    reg = Registry(tmp_path / "g.db", retention=100)
+    reg.record_invocations([
+        InvocationRecord(id="a1", function="alice/f", version=1, status="success", created_at=10.0),
+        InvocationRecord(id="a2", function="alice/g", version=1, status="success", created_at=20.0),
+        InvocationRecord(id="b1", function="alice.b/f", version=1, status="success", created_at=30.0),
+        InvocationRecord(id="b2", function="alice0/f", version=1, status="success", created_at=40.0),
+    ])
+    assert [r.id for r in reg.invocations_in("alice", None, None, None, 10, 0)] == ["a2", "a1"]
+    assert [r.id for r in reg.invocations_in("alice", "f", None, None, 10, 0)] == ["a1"]
+    assert [r.id for r in reg.invocations_in("alice", None, 15.0, None, 10, 0)] == ["a2"]
+    assert [r.id for r in reg.invocations_in("alice", None, None, 15.0, 10, 0)] == ["a1"]
+    assert [r.id for r in reg.invocations_in("alice", None, None, None, 1, 1)] == ["a1"]
 
 
 def test_invocation_retention_keeps_the_newest(tmp_path: Path) -> None:
