@@ -34,6 +34,7 @@ final class Runtime {
     record Blank(Context context, LogBuffer logs, int generation) {}
 
     private final Engine engine;
+    private final Source jsPrelude;
     private final Source jsRunner;
     private final Source jsRequire;
     private final Source pyRunner;
@@ -66,6 +67,7 @@ final class Runtime {
                 .err(OutputStream.nullOutputStream())
                 .option("engine.WarnInterpreterOnly", "false")
                 .build();
+        this.jsPrelude = resource("js", "prelude.js");
         this.jsRunner = resource("js", "runner.js");
         this.jsRequire = resource("js", "require.js");
         this.pyRunner = resource("python", "runner.py");
@@ -94,10 +96,16 @@ final class Runtime {
         return closer;
     }
 
+    /** Run in every JS isolate first: Math.random, process, timers; gives back [reseed, loop]. */
+    Source jsPreludeSource() {
+        return jsPrelude;
+    }
+
     Source requireSource() {
         return jsRequire;
     }
 
+    /** JS: runner.js's factory (main, sourceName, loop); Python: runner.py's (main, sourceName). */
     Value runnerFactory(Context context, String languageId) {
         return languageId.equals("js") ? context.eval(jsRunner) : context.getBindings("python").getMember("__gv_runner");
     }
