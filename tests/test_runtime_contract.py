@@ -1,8 +1,9 @@
-"""The OpenWhisk runtime contract of JS and Python functions: timers and when a call ends,
-process.exit."""
+"""The OpenWhisk runtime contract of JS and Python functions: timers and when a call ends, thrown
+values, process.exit."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -125,7 +126,28 @@ def test_an_error_thrown_by_a_timer_fails_the_call(client: httpx.Client) -> None
     assert body["error"] == "from a timer" and body["type"] == "TypeError"
 
 
-# -- exit
+# -- thrown values, exit
+
+
+def test_rejected_and_thrown_values_keep_their_json(client: httpx.Client) -> None:
+    deploy(client, "t-rt-values", js_upload("""
+        function main(p) {
+          if (p.kind === 'reject') return Promise.reject({msg: 'x', n: [1, 2]});
+          if (p.kind === 'string') throw 'plain text';
+          if (p.kind === 'zero') throw 0;
+          throw new RangeError('an Error');
+        }"""))
+    body = _error(client.post("/invoke/t-rt-values", json={"kind": "reject"}), 502)
+    assert body["value"] == {"msg": "x", "n": [1, 2]} and json.loads(body["error"]) == body["value"]
+    body = _error(client.post("/invoke/t-rt-values", json={"kind": "string"}), 502)
+    assert body["value"] == "plain text" and body["error"] == "plain text"
+    record = client.get(f"/invocations/{body['invocation_id']}").json()
+    assert record["error"]["value"] == "plain text"
+    body = _error(client.post("/invoke/t-rt-values", json={"kind": "zero"}), 502)
+    assert body["value"] == 0
+    body = _error(client.post("/invoke/t-rt-values", json={"kind": "error"}), 502)
+    assert body["error"] == "an Error" and body["type"] == "RangeError" and body["line"] == 6 and "value" not in body
+
 
 def test_process_exit_is_the_exit_error_even_when_caught_and_drops_the_isolate(client: httpx.Client) -> None:
     deploy(client, "t-rt-exit", js_upload("""

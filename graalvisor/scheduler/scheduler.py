@@ -171,6 +171,8 @@ def _error(reply: Reply) -> dict[str, Any]:
         error["type"] = reply.type
     if reply.line is not None:
         error["line"] = reply.line
+    if reply.value is not None:  # a thrown or rejected JS value that is not an Error, as JSON
+        error["value"] = reply.value
     return error
 
 

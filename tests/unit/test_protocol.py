@@ -186,3 +186,12 @@ def test_malformed_reply_frames() -> None:
         protocol.frames.header(protocol.Kind.REPLY, protocol.MAX_FRAME + 1)  # a worker's too-big result
     meta, result = protocol.split_body(protocol.encode_reply(b'{"ok":true}', b"[1]")[protocol.HEADER.size:])
     assert meta == {"ok": True} and result == b"[1]"
+
+
+def test_a_thrown_value_survives_the_reply_even_when_falsy() -> None:
+    for value in ({"msg": "x"}, "text", 0, False, ""):
+        reply = Reply(False, kind="error", message="m", value=value)
+        meta = reply.meta(7)
+        assert meta["value"] == value
+        assert Reply.parse(orjson.loads(orjson.dumps(meta))).value == value
+    assert "value" not in Reply.failure("error", "m").meta()

@@ -83,7 +83,7 @@ abstract class Deployment {
                 try {
                     isolate = newIsolate();
                 } catch (Failure f) {
-                    return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, start, System.nanoTime() - t0, 0, List.of());
+                    return Outcome.failure(f, start, System.nanoTime() - t0, 0, List.of());
                 }
             }
             initNs = System.nanoTime() - t0;
@@ -95,7 +95,7 @@ abstract class Deployment {
             return Outcome.success(result, start, initNs, runNs, isolate.drainLogs());
         } catch (Failure f) {
             long runNs = System.nanoTime() - t1;
-            return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, start, initNs, runNs, isolate.drainLogs());
+            return Outcome.failure(f, start, initNs, runNs, isolate.drainLogs());
         } finally {
             if (!spec.freshPerInvocation() && isolate.reusable()) {
                 park(isolate);

@@ -42,7 +42,7 @@ final class GuestIsolate implements Isolate {
             closer.execute(() -> context.close(true));
         }, timeoutMs, TimeUnit.MILLISECONDS);
         try {
-            // The runner returns [ok, payload, type, line]: guest errors come back as data, not exceptions.
+            // The runner returns [ok, payload, type, line(, value)]: guest errors come back as data, not exceptions.
             Value r = runner.execute(paramsJson);
             if (r.canExecute()) r = drive(r, deadline, timedOut, timeoutMs);  // JS: step the event loop
             String status = r.getArrayElement(0).asString();
@@ -54,8 +54,10 @@ final class GuestIsolate implements Isolate {
                     throw new Failure("exit", "the function called exit (" + r.getArrayElement(1).asString()
                             + "); a function must return a result instead", r.getArrayElement(2).asString(), 0);
                 default:
+                    // A thrown or rejected value that is not an Error also comes back as JSON.
+                    String value = r.getArraySize() > 4 ? r.getArrayElement(4).asString() : null;
                     throw new Failure("error", r.getArrayElement(1).asString(), r.getArrayElement(2).asString(),
-                            r.getArrayElement(3).asInt());
+                            r.getArrayElement(3).asInt(), value);
             }
         } catch (PolyglotException e) {
             broken = true;

@@ -60,7 +60,7 @@ public final class Isolates {
             if (raced != null) d.close();
             return Outcome.deployed();
         } catch (Failure f) {
-            return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, null, 0, 0, java.util.List.of());
+            return Outcome.failure(f, null, 0, 0, java.util.List.of());
         }
     }
 

@@ -1,5 +1,5 @@
 // Wraps an OpenWhisk-style main(params) for Java: a call runs main and returns `step`; Java calls
-// step until it hands back the outcome, [status, payload, type, line], so guest
+// step until it hands back the outcome, [status, payload, type, line(, value JSON)], so guest
 // errors cross as data. Between steps Promise jobs run (when a host call returns); a step that
 // answers a number asks Java to wait that many ms for the next timer (the loop is prelude.js's).
 // The call ends when main's Promise settles, or at once when main returns a non-Promise.
@@ -10,10 +10,21 @@
     const m = at ? /:(\d+):\d+\)?\s*$/.exec(at) : null;
     return m ? Number(m[1]) : 0;
   }
+  // An Error keeps its message, type and line; any other thrown or rejected value also keeps its
+  // JSON (the reply's `value`), and its message is the string itself or that JSON text.
   function failure(e) {
-    const message = e && e.message !== undefined ? String(e.message) : String(e);
+    if (e instanceof Error) {
+      return ["error", e.message !== undefined ? String(e.message) : String(e), e.name ? String(e.name) : "Error", lineOf(e)];
+    }
+    let json;
+    try {
+      json = JSON.stringify(e);
+    } catch (ignored) {
+      json = undefined;  // cyclic, or a BigInt
+    }
+    const message = typeof e === "string" ? e : json !== undefined ? json : String(e);
     const type = e && e.name ? String(e.name) : typeof e;
-    return ["error", message, type, lineOf(e)];
+    return json === undefined || json === "null" ? ["error", message, type, 0] : ["error", message, type, 0, json];
   }
   let out = null;
   let current = 0;  // the call in progress: a Promise of an earlier call that settles late is ignored
