@@ -1,5 +1,5 @@
-"""The OpenWhisk runtime contract of JS and Python functions: timers and when a call ends, thrown
-values, process.exit."""
+"""The OpenWhisk runtime contract of JS and Python functions: timers and when a call ends, require
+inside a zip (node_modules, exports, built-ins), thrown values, process.exit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.support import deploy, js_upload
+from graalvisor.uploads import upload_body
+from tests.support import deploy, js_upload, zipped
 
 
 def _error(r: httpx.Response, status: int) -> dict[str, Any]:
@@ -124,6 +125,102 @@ def test_an_error_thrown_by_a_timer_fails_the_call(client: httpx.Client) -> None
         " return new Promise((r) => setTimeout(r, 10000)); }"))
     body = _error(client.post("/invoke/t-rt-throws"), 502)
     assert body["error"] == "from a timer" and body["type"] == "TypeError"
+
+
+# -- require inside a zip
+
+
+PACKAGES: dict[str, str | bytes] = {
+    "package.json": '{"main": "app.js"}',
+    "app.js": """
+        const path = require('node:path');
+        exports.main = () => ({
+          main: require('with-main'),
+          exports: require('conditional'),
+          subpath: require('conditional/feature'),
+          pattern: require('conditional/tools/hammer'),
+          scoped: require('@acme/widget'),
+          scopedSub: require('@acme/widget/lib/extra'),
+          nested: require('with-main/uses-dep'),
+          topDep: require('dep'),
+          json: require('./config.json'),
+          path: path.join('/a/b', '../c', 'd.js'),
+        });""",
+    "config.json": '{"answer": 42}',
+    "node_modules/with-main/package.json": '{"name": "with-main", "main": "lib/entry"}',
+    "node_modules/with-main/lib/entry.js": "module.exports = 'with-main:' + require('../uses-dep');",
+    "node_modules/with-main/uses-dep.js": "module.exports = require('dep');",
+    "node_modules/with-main/node_modules/dep/index.js": "module.exports = 'nested dep';",
+    "node_modules/dep/index.js": "module.exports = 'top dep';",
+    "node_modules/conditional/package.json": json.dumps({
+        "name": "conditional", "main": "not-this.js",
+        "exports": {
+            ".": {"import": "./esm.mjs", "node": {"require": "./cjs.js", "default": "./node.js"}, "default": "./x.js"},
+            "./feature": ["not-a-relative-target", {"require": "./feature.js"}],
+            "./tools/*": "./src/tools/*.js",
+        }}),
+    "node_modules/conditional/cjs.js": "module.exports = 'exports: node + require';",
+    "node_modules/conditional/not-this.js": "module.exports = 'main must lose to exports';",
+    "node_modules/conditional/feature.js": "module.exports = 'exports subpath';",
+    "node_modules/conditional/src/tools/hammer.js": "module.exports = 'exports pattern';",
+    "node_modules/@acme/widget/package.json": '{"name": "@acme/widget"}',
+    "node_modules/@acme/widget/index.js": "module.exports = 'scoped';",
+    "node_modules/@acme/widget/lib/extra.js": "module.exports = 'scoped subpath';",
+}
+
+
+def test_require_resolves_node_modules_like_node(client: httpx.Client) -> None:
+    deploy(client, "t-rt-modules", upload_body("js", zipped(PACKAGES)))
+    # The same tree under Node 20 gives this.
+    assert _ok(client.post("/invoke/t-rt-modules")) == {
+        "main": "with-main:nested dep", "exports": "exports: node + require", "subpath": "exports subpath",
+        "pattern": "exports pattern", "scoped": "scoped", "scopedSub": "scoped subpath", "nested": "nested dep",
+        "topDep": "top dep", "json": {"answer": 42}, "path": "/a/c/d.js"}
+
+
+def test_require_cycles_see_partial_exports(client: httpx.Client) -> None:
+    deploy(client, "t-rt-cycle", upload_body("js", zipped({
+        "index.js": "const a = require('./a'); exports.main = () => ({a});",
+        "a.js": "exports.early = 1; const b = require('./b'); exports.late = 2; exports.bSaw = b.saw;",
+        "b.js": "exports.saw = Object.keys(require('./a'));",
+    })))
+    assert _ok(client.post("/invoke/t-rt-cycle")) == {"a": {"early": 1, "late": 2, "bSaw": ["early"]}}
+
+
+def test_not_exported_and_missing_modules_are_clear_errors(client: httpx.Client) -> None:
+    deploy(client, "t-rt-missing", upload_body("js", zipped({
+        "index.js": "exports.main = (p) => ({m: require(p.name)});",
+        **{k: v for k, v in PACKAGES.items() if k.startswith("node_modules/conditional/")},
+    })))
+    body = _error(client.post("/invoke/t-rt-missing", json={"name": "conditional/not-this.js"}), 502)
+    assert "not defined by \"exports\"" in body["error"]
+    body = _error(client.post("/invoke/t-rt-missing", json={"name": "left-pad"}), 502)
+    assert "Cannot find module 'left-pad'" in body["error"]
+
+
+def test_node_builtins_are_refused_by_name_or_provided(client: httpx.Client) -> None:
+    body = _error(client.put("/functions/t-rt-fs", json=upload_body("js", zipped({
+        "index.js": "const fs = require('fs'); exports.main = () => ({});"}))), 400)
+    assert "'fs'" in body["error"] and "file system" in body["error"]
+    deploy(client, "t-rt-builtin", upload_body("js", zipped({
+        "index.js": "exports.main = (p) => ({m: Object.keys(require(p.name)).length > 0});"})))
+    for name, module in (("node:fs", "fs"), ("child_process", "child_process"), ("http", "http")):
+        body = _error(client.post("/invoke/t-rt-builtin", json={"name": name}), 502)
+        assert f"'{module}'" in body["error"] and "sandbox" in body["error"], body
+    deploy(client, "t-rt-events", upload_body("js", zipped({"index.js": """
+        const EventEmitter = require('events');
+        const util = require('util');
+        exports.main = async () => {
+          const e = new EventEmitter(), got = [];
+          e.on('x', (v) => got.push(v));
+          e.once('x', (v) => got.push('once ' + v));
+          e.emit('x', 1); e.emit('x', 2);
+          const later = util.promisify((ms, cb) => setTimeout(() => cb(null, ms), ms));
+          return {got, text: util.format('%s=%d %j', 'a', 4, {b: 1}), waited: await later(5),
+                  base: require('path').basename('/x/y.txt', '.txt')};
+        };"""})))
+    assert _ok(client.post("/invoke/t-rt-events")) == {
+        "got": [1, "once 1", 2], "text": 'a=4 {"b":1}', "waited": 5, "base": "y"}
 
 
 # -- thrown values, exit

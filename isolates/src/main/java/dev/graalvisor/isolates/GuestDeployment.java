@@ -88,7 +88,8 @@ final class GuestDeployment extends Deployment {
             if (global != null && global.canExecute()) return global;
             exports = context.getBindings("js").getMember("module").getMember("exports");
         } else {
-            Value require = context.eval(runtime.requireSource()).execute(GSON.toJson(spec.files()));
+            Value builtins = context.eval(runtime.builtinsSource()).execute();
+            Value require = context.eval(runtime.requireSource()).execute(GSON.toJson(spec.files()), builtins);
             exports = require.execute(sourceName);
         }
         if (exports.hasMember(entryName()) && exports.getMember(entryName()).canExecute()) return exports.getMember(entryName());
@@ -126,6 +127,7 @@ final class GuestDeployment extends Deployment {
                     String main = o.get("main").getAsString().replaceFirst("^\\./", "");
                     if (spec.files().containsKey(main)) return main;
                     if (spec.files().containsKey(main + ".js")) return main + ".js";
+                    if (spec.files().containsKey(main + "/index.js")) return main + "/index.js";
                     throw new Failure("load", "package.json names main '" + main + "' but the zip has no such file", "EntrypointError", 0);
                 }
             } catch (RuntimeException e) {

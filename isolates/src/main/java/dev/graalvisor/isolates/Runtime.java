@@ -37,6 +37,7 @@ final class Runtime {
     private final Source jsPrelude;
     private final Source jsRunner;
     private final Source jsRequire;
+    private final Source jsBuiltins;
     private final Source pyRunner;
     // Pre-created contexts per language: a GraalPy context takes tens of ms (seconds while the
     // JIT is cold) and a JS one about a millisecond; taking a ready one is a queue poll.
@@ -70,6 +71,7 @@ final class Runtime {
         this.jsPrelude = resource("js", "prelude.js");
         this.jsRunner = resource("js", "runner.js");
         this.jsRequire = resource("js", "require.js");
+        this.jsBuiltins = resource("js", "builtins.js");
         this.pyRunner = resource("python", "runner.py");
         this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
         this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
@@ -103,6 +105,11 @@ final class Runtime {
 
     Source requireSource() {
         return jsRequire;
+    }
+
+    /** The Node.js built-ins a zip's require provides (events, path, util, ...). */
+    Source builtinsSource() {
+        return jsBuiltins;
     }
 
     /** JS: runner.js's factory (main, sourceName, loop); Python: runner.py's (main, sourceName). */
