@@ -1,13 +1,18 @@
 """The OpenWhisk runtime contract of JS and Python functions: timers and when a call ends, require
-inside a zip (node_modules, exports, built-ins), thrown values, process.exit."""
+inside a zip (node_modules, exports, built-ins), thrown values, process.exit, per-call env."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from graalvisor.config import Config
+from graalvisor.daemon import Daemon as InProcessDaemon
+from graalvisor.domain import FunctionConfig
 from graalvisor.uploads import upload_body
 from tests.support import deploy, js_upload, zipped
 
@@ -257,3 +262,39 @@ def test_process_exit_is_the_exit_error_even_when_caught_and_drops_the_isolate(c
     assert body["kind"] == "exit" and "called exit (1)" in body["error"]
     for _ in range(6):  # the isolate that exited never serves again
         assert _ok(client.post("/invoke/t-rt-exit")) == {"exitedHere": False}
+
+
+# -- per-call env (no HTTP way to pass it yet: a daemon in this process)
+
+
+def test_per_call_env_reaches_the_guest_and_never_leaks(tmp_path: Path) -> None:
+    js = ("function main() { return {id: process.env.__OW_ACTIVATION_ID || null, who: process.env.WHO,"
+          " keys: Object.keys(process.env).sort()}; }")
+    py = ("import os\ndef main(args):\n    return {'id': os.environ.get('__OW_ACTIVATION_ID'),"
+          " 'who': os.environ.get('WHO')}\n")
+
+    async def scenario() -> list[Any]:
+        config = Config(data_dir=tmp_path / "data", workers=1, max_workers=1, worker_heap_mb=768, snapshots=False,
+                        warm_versions=False, snapshot_after_calls=0, base_warmup_s=0, queue_timeout_s=120)
+        daemon = InProcessDaemon(config)
+        await daemon.start()
+        try:
+            seen = []
+            for name, language, code in (("env-js", "js", js), ("env-py", "python", py)):
+                await daemon.deploy(name, language, FunctionConfig(env={"WHO": "deployed"}), code.encode())
+                for env in ({"__OW_ACTIVATION_ID": "a1", "WHO": "caller"}, None, {"__OW_ACTIVATION_ID": "a2"}):
+                    _, inv = await daemon.invoke(name, b"{}", env=env)
+                    assert inv.status == "success" and inv.result is not None, inv.error
+                    seen.append(json.loads(inv.result))
+            return seen
+        finally:
+            await daemon.stop()
+
+    js_seen, py_seen = (s := asyncio.run(scenario()))[:3], s[3:]
+    assert js_seen == [
+        {"id": "a1", "who": "caller", "keys": ["WHO", "__OW_ACTIVATION_ID"]},
+        {"id": None, "who": "deployed", "keys": ["WHO"]},  # the call before's values are gone
+        {"id": "a2", "who": "deployed", "keys": ["WHO", "__OW_ACTIVATION_ID"]},
+    ]
+    assert py_seen == [{"id": "a1", "who": "caller"}, {"id": None, "who": "deployed"},
+                       {"id": "a2", "who": "deployed"}]

@@ -152,7 +152,8 @@ class Daemon:
 
     # -- invocations
 
-    async def invoke(self, name: str, params: bytes, fresh: str | None = None) -> tuple[InvocationRecord, Invocation]:
+    async def invoke(self, name: str, params: bytes, fresh: str | None = None,
+                     env: dict[str, str] | None = None) -> tuple[InvocationRecord, Invocation]:
         """Runs the latest version; every accepted call leaves a record, whatever happens."""
         t0 = time.perf_counter()
         entry = self.catalog.require(name)
@@ -162,7 +163,7 @@ class Daemon:
         target = Target(key=entry.key, name=name, language=version.language,
                         timeout_ms=version.timeout_ms, concurrency=version.concurrency)
         try:
-            inv = await self.scheduler.invoke(target, params, fresh)
+            inv = await self.scheduler.invoke(target, params, fresh, env)
         except Exception as e:  # an accepted invocation is never dropped without a record
             log.exception("invocation %s of %s failed inside the gateway", record.id, name)
             inv = Invocation("error", error={"error": f"internal error: {type(e).__name__}: {e}"})

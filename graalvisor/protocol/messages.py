@@ -52,6 +52,9 @@ class Invoke:
     key: str
     params: bytes  # the caller's JSON: the frame's payload, passed to the guest untouched
     timeout_ms: int
+    # Variables for this call only (JS process.env, Python os.environ), restored after it. Left out
+    # of the frame when None (the gateway passes it only when given), so a plain call is unchanged.
+    env: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

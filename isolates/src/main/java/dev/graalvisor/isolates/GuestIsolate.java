@@ -32,7 +32,7 @@ final class GuestIsolate implements Isolate {
     }
 
     @Override
-    public String call(String paramsJson, long timeoutMs) throws Failure {
+    public String call(String paramsJson, long timeoutMs, String envJson) throws Failure {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> alarm = watchdog.schedule(() -> {
@@ -43,7 +43,7 @@ final class GuestIsolate implements Isolate {
         }, timeoutMs, TimeUnit.MILLISECONDS);
         try {
             // The runner returns [ok, payload, type, line(, value)]: guest errors come back as data, not exceptions.
-            Value r = runner.execute(paramsJson);
+            Value r = envJson == null ? runner.execute(paramsJson) : runner.execute(paramsJson, envJson);
             if (r.canExecute()) r = drive(r, deadline, timedOut, timeoutMs);  // JS: step the event loop
             String status = r.getArrayElement(0).asString();
             switch (status) {

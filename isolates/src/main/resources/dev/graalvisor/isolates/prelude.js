@@ -29,6 +29,7 @@
   let ticks = [];
   let exitCode = null;
   let onUncaught = () => {};
+  let saved = null;  // the env a call overrode: [env, [key, had, old]...]
 
   function invalidCallback(cb) {
     const e = new TypeError('The "callback" argument must be of type function. Received ' + typeof cb);
@@ -199,13 +200,29 @@
   globalThis.exports = globalThis.module.exports;
 
   const loop = {
-    /** A call starts with no timers (none set at load time or after the last call ever fires). */
-    begin() {
+    /** A call starts with no timers (none set at load time or after the last call ever fires)
+     * and with its own env over the version's until it ends. */
+    begin(callEnvJson) {
       clearAll();
+      if (callEnvJson === undefined || callEnvJson === null) return;
+      const add = JSON.parse(callEnvJson), env = proc.env;
+      saved = [env];
+      for (const k of Object.keys(add)) {
+        saved.push([k, Object.prototype.hasOwnProperty.call(env, k), env[k]]);
+        env[k] = String(add[k]);
+      }
     },
-    /** The call is over: what is still pending is cancelled; hands back result. */
+    /** The call is over: what is still pending is cancelled, the env is as it was; hands back result. */
     finish(result) {
       clearAll();
+      if (saved !== null) {
+        const env = saved[0];
+        for (let i = saved.length - 1; i > 0; i--) {
+          const [k, had, old] = saved[i];
+          if (had) env[k] = old; else delete env[k];
+        }
+        saved = null;
+      }
       return result;
     },
     /** One turn: the nextTick queue, else one due timer, else one immediate (each followed by the

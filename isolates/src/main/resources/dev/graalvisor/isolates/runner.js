@@ -45,10 +45,10 @@
     const wait = loop.turn();
     return wait >= 0 ? wait : loop.finish(["error", NEVER, "Error", 0]);
   }
-  return function (paramsJson) {
+  return function (paramsJson, envJson) {
     const call = ++current;
     out = null;
-    loop.begin();
+    loop.begin(envJson);
     try {
       const r = main(JSON.parse(paramsJson));
       if (r !== null && (typeof r === "object" || typeof r === "function") && typeof r.then === "function") {
