@@ -52,6 +52,9 @@ class Invoke:
     key: str
     params: bytes  # the caller's JSON: the frame's payload, passed to the guest untouched
     timeout_ms: int
+    # Variables for this call only (JS process.env, Python os.environ), restored after it. Left out
+    # of the frame when None (the gateway passes it only when given), so a plain call is unchanged.
+    env: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,7 @@ async def read_hello(reader: asyncio.StreamReader) -> Hello:
 
 # The meta's own keys; any other key is the op's data (describe's runtime, settle's settled_s).
 _FIELDS = ("ok", "kind", "message", "type", "line", "start", "init_ns", "run_ns", "call_ns", "worker_ns", "logs")
-_RESERVED = frozenset((*_FIELDS, "id", "op"))
+_RESERVED = frozenset((*_FIELDS, "value", "id", "op"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,8 @@ class Reply:
     logs: tuple[str, ...] = ()
     result: bytes | None = None  # the function's JSON result, bytes as the guest wrote them
     data: dict[str, Any] = field(default_factory=dict)
+    # A thrown or rejected JS value that is not an Error, as JSON (None: there was none, or it was null).
+    value: Any = None
 
     def __post_init__(self) -> None:
         clash = _RESERVED.intersection(self.data)
@@ -190,6 +195,8 @@ class Reply:
             value = getattr(self, name)
             if value not in (None, "", 0, ()):
                 meta[name] = value
+        if self.value is not None:  # any JSON value: 0, "" and false are values too
+            meta["value"] = self.value
         meta.update(self.data)
         return meta
 
@@ -214,6 +221,7 @@ class Reply:
                 logs=_logs(meta),
                 result=result or None,
                 data={k: v for k, v in meta.items() if k not in _RESERVED},
+                value=meta.get("value"),
             )
         except TypeError as e:
             raise ProtocolError(str(e)) from None

@@ -88,6 +88,7 @@ class Scheduler:
 
     async def invoke(self, target: Target, params: bytes, fresh: str | None = None,
                      env: dict[str, str] | None = None) -> Invocation:
+        """``env``: variables the guest sees for this call only (JS process.env, Python os.environ)."""
         t0 = time.perf_counter()
         slot_limit, slot = self._slot(target)
         if slot.locked():  # a free slot is taken at once: no timer, no task
@@ -105,11 +106,12 @@ class Scheduler:
         else:
             await slot.acquire()  # returns at once
         try:
-            return await self._run(target, params, t0, fresh)
+            return await self._run(target, params, t0, fresh, env)
         finally:
             slot.release()
 
-    async def _run(self, target: Target, params: bytes, t0: float, fresh: str | None) -> Invocation:
+    async def _run(self, target: Target, params: bytes, t0: float, fresh: str | None,
+                   env: dict[str, str] | None) -> Invocation:
         worker_ms = 0.0
         try:
             if fresh is None:
@@ -132,11 +134,12 @@ class Scheduler:
             load_ms = _ms(t_load)
             wait_ms = _ms(t0)
             timeout_s = target.timeout_ms / 1000 + WEDGE_GRACE_S
+            extra = {} if env is None else {"env": env}  # no env: the frame has no such key
             t_sent = time.perf_counter()
             try:
                 async with asyncio.timeout(timeout_s):
                     reply = await handle.request(Op.INVOKE, key=target.key, params=params,
-                                                 timeout_ms=target.timeout_ms)
+                                                 timeout_ms=target.timeout_ms, **extra)
                 round_trip_ms = _ms(t_sent)
             except TimeoutError:
                 self.pool.kill(handle, f"invocation of {target.key} still running {timeout_s:.0f} s after it started")
@@ -172,6 +175,8 @@ def _error(reply: Reply) -> dict[str, Any]:
         error["type"] = reply.type
     if reply.line is not None:
         error["line"] = reply.line
+    if reply.value is not None:  # a thrown or rejected JS value that is not an Error, as JSON
+        error["value"] = reply.value
     return error
 
 

@@ -166,9 +166,10 @@ class Worker:
         """The hot path: one call into Java, whose bytes are the reply; only the request id and
         this side's times are added to its meta, and the result is sent on without a copy."""
         args = request.args
+        env = None if args.env is None else orjson.dumps(args.env).decode()
         call_ns = time.perf_counter_ns()
         try:
-            outcome = self.isolates.invoke(args.key, args.params, int(args.timeout_ms))
+            outcome = self.isolates.invoke(args.key, args.params, int(args.timeout_ms), env)
         except Exception as e:  # a bug on this side must answer, never leave the caller waiting
             log.exception("invoke of %s failed", args.key)
             self.answer(request.id, Reply.failure("internal", f"{type(e).__name__}: {e}"))

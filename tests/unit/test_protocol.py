@@ -186,3 +186,25 @@ def test_malformed_reply_frames() -> None:
         protocol.frames.header(protocol.Kind.REPLY, protocol.MAX_FRAME + 1)  # a worker's too-big result
     meta, result = protocol.split_body(protocol.encode_reply(b'{"ok":true}', b"[1]")[protocol.HEADER.size:])
     assert meta == {"ok": True} and result == b"[1]"
+
+
+def test_an_invokes_env_travels_only_when_given() -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall(protocol.request_frame(Op.INVOKE, 1, key="k", params=b"{}", timeout_ms=5))
+        a.sendall(protocol.request_frame(Op.INVOKE, 2, key="k", params=b"{}", timeout_ms=5,
+                                         env={"__OW_ACTIVATION_ID": "a1"}))
+        plain, with_env = protocol.recv_request(b), protocol.recv_request(b)
+        assert plain is not None and with_env is not None
+        assert "env" not in plain[0]  # a plain call's frame is as it was before env existed
+        assert Request.parse(*plain).args.env is None
+        assert Request.parse(*with_env).args == Invoke("k", b"{}", 5, {"__OW_ACTIVATION_ID": "a1"})
+
+
+def test_a_thrown_value_survives_the_reply_even_when_falsy() -> None:
+    for value in ({"msg": "x"}, "text", 0, False, ""):
+        reply = Reply(False, kind="error", message="m", value=value)
+        meta = reply.meta(7)
+        assert meta["value"] == value
+        assert Reply.parse(orjson.loads(orjson.dumps(meta))).value == value
+    assert "value" not in Reply.failure("error", "m").meta()

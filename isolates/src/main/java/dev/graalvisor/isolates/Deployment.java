@@ -49,17 +49,18 @@ abstract class Deployment {
         if (spec.freshPerInvocation()) first.close(); else park(first);
     }
 
-    byte[] invoke(String paramsJson, long timeoutMs) {
+    /** {@code envJson}: this call's own env (see {@link Isolate#call}), or null. */
+    byte[] invoke(String paramsJson, long timeoutMs, String envJson) {
         long t0 = System.nanoTime();
         running.incrementAndGet();
         try {
-            return run(paramsJson, timeoutMs, t0);
+            return run(paramsJson, timeoutMs, envJson, t0);
         } finally {
             running.decrementAndGet();
         }
     }
 
-    private byte[] run(String paramsJson, long timeoutMs, long t0) {
+    private byte[] run(String paramsJson, long timeoutMs, String envJson, long t0) {
         String start = "warm";
         Isolate isolate = take(idle);
         boolean noted = false;
@@ -83,19 +84,19 @@ abstract class Deployment {
                 try {
                     isolate = newIsolate();
                 } catch (Failure f) {
-                    return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, start, System.nanoTime() - t0, 0, List.of());
+                    return Outcome.failure(f, start, System.nanoTime() - t0, 0, List.of());
                 }
             }
             initNs = System.nanoTime() - t0;
         }
         long t1 = System.nanoTime();
         try {
-            String result = isolate.call(paramsJson, timeoutMs);
+            String result = isolate.call(paramsJson, timeoutMs, envJson);
             long runNs = System.nanoTime() - t1;
             return Outcome.success(result, start, initNs, runNs, isolate.drainLogs());
         } catch (Failure f) {
             long runNs = System.nanoTime() - t1;
-            return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, start, initNs, runNs, isolate.drainLogs());
+            return Outcome.failure(f, start, initNs, runNs, isolate.drainLogs());
         } finally {
             if (!spec.freshPerInvocation() && isolate.reusable()) {
                 park(isolate);

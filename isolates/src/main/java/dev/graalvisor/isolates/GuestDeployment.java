@@ -12,37 +12,16 @@ import org.graalvm.polyglot.Value;
 /** A JS or Python function: its Sources are built once so every isolate shares the parsed code. */
 final class GuestDeployment extends Deployment {
     private static final Gson GSON = new Gson();
-    /**
-     * Math.random from a per-isolate seed (xoshiro128**): GraalJS seeds its own generator from
-     * state that a snapshot copies, so every clone would otherwise draw the same numbers.
-     */
-    private static final String JS_PRELUDE = """
-            (function () {
-              let s0 = 0, s1 = 0, s2 = 1, s3 = 0;
-              const rotl = (x, k) => (x << k) | (x >>> (32 - k));
-              function next() {
-                const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
-                const t = s1 << 9;
-                s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
-                return r;
-              }
-              Object.defineProperty(Math, "random", { value: function random() {
-                return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
-              }, writable: true, configurable: true });
-              globalThis.process = { env: ENV };
-              globalThis.module = { exports: {} };
-              globalThis.exports = globalThis.module.exports;
-              return function reseed(a, b, c, d) { s0 = a; s1 = b; s2 = c; s3 = d; };
-            })""";
     private final String languageId;
     private final String sourceName;
     private final Source module;
-    private final Source prelude;
+    private final Source pythonPrelude;  // Python: the version's env into os.environ
+    private final String envJson;
 
     GuestDeployment(Runtime runtime, Spec spec) throws Failure {
         super(runtime, spec);
         this.languageId = spec.language().equals("js") ? "js" : "python";
-        String envJson = GSON.toJson(spec.env());
+        this.envJson = GSON.toJson(spec.env());
         if (spec.files() != null) {
             this.sourceName = spec.language().equals("js") ? jsEntryFile(spec) : "__main__.py";
             this.module = null;
@@ -50,10 +29,8 @@ final class GuestDeployment extends Deployment {
             this.sourceName = spec.key().split("@")[0] + (languageId.equals("js") ? ".js" : ".py");
             this.module = Source.newBuilder(languageId, spec.source(), sourceName).buildLiteral();
         }
-        String preludeText = languageId.equals("js")
-                ? JS_PRELUDE.replace("ENV", envJson)
-                : "__gv_setenv(" + GSON.toJson(envJson) + ")";
-        this.prelude = Source.newBuilder(languageId, preludeText, "<prelude>").buildLiteral();
+        this.pythonPrelude = languageId.equals("js") ? null
+                : Source.newBuilder(languageId, "__gv_setenv(" + GSON.toJson(envJson) + ")", "<prelude>").buildLiteral();
     }
 
     /** A GraalPy isolate takes 200-400 ms to make here even when warm, a JS one about 0.2 ms. */
@@ -73,8 +50,10 @@ final class GuestDeployment extends Deployment {
         Runtime.Blank blank = runtime.blankContext(languageId);
         Context context = blank.context();
         try {
-            // JS: the isolate's Math.random seeder, called again in each clone that reuses the isolate.
-            Value jsSeeder = languageId.equals("js") ? context.eval(prelude).execute() : null;
+            // JS: the prelude (prelude.js) gives back the isolate's Math.random seeder, called again
+            // in each clone that reuses the isolate, and its event loop, which the runner steps.
+            Value jsPrelude = languageId.equals("js") ? context.eval(runtime.jsPreludeSource()).execute(envJson) : null;
+            Value jsSeeder = jsPrelude != null ? jsPrelude.getArrayElement(0) : null;
             BooleanSupplier reseed = jsSeeder != null
                     ? () -> seedJs(jsSeeder) : () -> runtime.reseedPython(context);
             if (jsSeeder != null) seedJs(jsSeeder);
@@ -82,7 +61,9 @@ final class GuestDeployment extends Deployment {
             if (main == null || !main.canExecute()) {
                 throw new Failure("load", "the code defines no function '" + entryName() + "' (the entrypoint)", "EntrypointError", 0);
             }
-            Value runner = runtime.runnerFactory(context, languageId).execute(main, sourceName);
+            Value factory = runtime.runnerFactory(context, languageId);
+            Value runner = jsPrelude != null
+                    ? factory.execute(main, sourceName, jsPrelude.getArrayElement(1)) : factory.execute(main, sourceName);
             return new GuestIsolate(context, reseed, runner, blank.logs(), runtime.watchdog(), runtime.javaRunner());
         } catch (PolyglotException e) {
             context.close(true);
@@ -107,7 +88,8 @@ final class GuestDeployment extends Deployment {
             if (global != null && global.canExecute()) return global;
             exports = context.getBindings("js").getMember("module").getMember("exports");
         } else {
-            Value require = context.eval(runtime.requireSource()).execute(GSON.toJson(spec.files()));
+            Value builtins = context.eval(runtime.builtinsSource()).execute();
+            Value require = context.eval(runtime.requireSource()).execute(GSON.toJson(spec.files()), builtins);
             exports = require.execute(sourceName);
         }
         if (exports.hasMember(entryName()) && exports.getMember(entryName()).canExecute()) return exports.getMember(entryName());
@@ -126,7 +108,7 @@ final class GuestDeployment extends Deployment {
     }
 
     private Value loadPython(Context context) {
-        context.eval(prelude);
+        context.eval(pythonPrelude);
         if (module != null) {
             context.eval(module);
             return context.getBindings("python").getMember(entryName());
@@ -145,6 +127,7 @@ final class GuestDeployment extends Deployment {
                     String main = o.get("main").getAsString().replaceFirst("^\\./", "");
                     if (spec.files().containsKey(main)) return main;
                     if (spec.files().containsKey(main + ".js")) return main + ".js";
+                    if (spec.files().containsKey(main + "/index.js")) return main + "/index.js";
                     throw new Failure("load", "package.json names main '" + main + "' but the zip has no such file", "EntrypointError", 0);
                 }
             } catch (RuntimeException e) {

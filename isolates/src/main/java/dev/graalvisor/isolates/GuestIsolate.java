@@ -32,7 +32,8 @@ final class GuestIsolate implements Isolate {
     }
 
     @Override
-    public String call(String paramsJson, long timeoutMs) throws Failure {
+    public String call(String paramsJson, long timeoutMs, String envJson) throws Failure {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         AtomicBoolean timedOut = new AtomicBoolean();
         ScheduledFuture<?> alarm = watchdog.schedule(() -> {
             timedOut.set(true);
@@ -41,9 +42,9 @@ final class GuestIsolate implements Isolate {
             closer.execute(() -> context.close(true));
         }, timeoutMs, TimeUnit.MILLISECONDS);
         try {
-            // The runner returns [ok, payload, type, line]: guest errors come back as data, not exceptions.
-            Value r = runner.execute(paramsJson);
-            if (r.canExecute()) r = r.execute();  // JS: read the outcome once Promise jobs have run
+            // The runner returns [ok, payload, type, line(, value)]: guest errors come back as data, not exceptions.
+            Value r = envJson == null ? runner.execute(paramsJson) : runner.execute(paramsJson, envJson);
+            if (r.canExecute()) r = drive(r, deadline, timedOut, timeoutMs);  // JS: step the event loop
             String status = r.getArrayElement(0).asString();
             switch (status) {
                 case "ok":
@@ -51,16 +52,16 @@ final class GuestIsolate implements Isolate {
                 case "exit":
                     broken = true;
                     throw new Failure("exit", "the function called exit (" + r.getArrayElement(1).asString()
-                            + "); a function must return a result instead", "SystemExit", 0);
+                            + "); a function must return a result instead", r.getArrayElement(2).asString(), 0);
                 default:
+                    // A thrown or rejected value that is not an Error also comes back as JSON.
+                    String value = r.getArraySize() > 4 ? r.getArrayElement(4).asString() : null;
                     throw new Failure("error", r.getArrayElement(1).asString(), r.getArrayElement(2).asString(),
-                            r.getArrayElement(3).asInt());
+                            r.getArrayElement(3).asInt(), value);
             }
         } catch (PolyglotException e) {
             broken = true;
-            if (timedOut.get() || e.isCancelled()) {
-                throw new Failure("timeout", "the function ran past its timeout of " + timeoutMs + " ms", null, 0);
-            }
+            if (timedOut.get() || e.isCancelled()) throw timeout(timeoutMs);
             if (e.isExit()) {
                 throw new Failure("exit", "the function called exit (status " + e.getExitStatus()
                         + "); a function must return a result instead", "Exit", 0);
@@ -73,11 +74,44 @@ final class GuestIsolate implements Isolate {
         } catch (IllegalStateException e) {
             // The watchdog closed the context between two calls into it.
             broken = true;
-            if (timedOut.get()) throw new Failure("timeout", "the function ran past its timeout of " + timeoutMs + " ms", null, 0);
+            if (timedOut.get()) throw timeout(timeoutMs);
             throw new Failure("error", "isolate closed: " + e.getMessage(), "IllegalStateException", 0);
         } finally {
             alarm.cancel(false);
         }
+    }
+
+    /**
+     * JS: steps the isolate's event loop (prelude.js) until main's Promise settles. A step answers
+     * the outcome, or the ms until the next timer: this thread sleeps that long, never past the
+     * call's deadline, and steps again (Promise jobs run as each step returns). A function that
+     * uses no timers takes one step, as before there was a loop.
+     */
+    private Value drive(Value step, long deadline, AtomicBoolean timedOut, long timeoutMs) throws Failure {
+        Value r = step.execute();
+        while (r.isNumber()) {
+            double waitMs = r.asDouble();
+            if (waitMs > 0) {
+                long leftNs = deadline - System.nanoTime();
+                try {
+                    if (leftNs > 0) TimeUnit.NANOSECONDS.sleep(Math.min((long) Math.ceil(waitMs * 1e6), leftNs));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    broken = true;
+                    throw new Failure("error", "interrupted while waiting for a timer", "InterruptedException", 0);
+                }
+                if (timedOut.get() || deadline - System.nanoTime() <= 0) {
+                    broken = true;  // the watchdog closes the context; main's Promise never settled
+                    throw timeout(timeoutMs);
+                }
+            }
+            r = step.execute();
+        }
+        return r;
+    }
+
+    private static Failure timeout(long timeoutMs) {
+        return new Failure("timeout", "the function ran past its timeout of " + timeoutMs + " ms", null, 0);
     }
 
     @Override

@@ -60,15 +60,19 @@ public final class Isolates {
             if (raced != null) d.close();
             return Outcome.deployed();
         } catch (Failure f) {
-            return Outcome.failure(f.kind, f.getMessage(), f.type, f.line, null, 0, 0, java.util.List.of());
+            return Outcome.failure(f, null, 0, 0, java.util.List.of());
         }
     }
 
-    /** Runs one invocation; {@code params} is the caller's JSON as UTF-8, passed on untouched. */
-    public static byte[] invoke(String key, byte[] params, long timeoutMs) {
+    /**
+     * Runs one invocation; {@code params} is the caller's JSON as UTF-8, passed on untouched.
+     * {@code envJson}: a JSON object of strings set for this call only (JS process.env, Python
+     * os.environ; restored after it), or null.
+     */
+    public static byte[] invoke(String key, byte[] params, long timeoutMs, String envJson) {
         Deployment d = DEPLOYMENTS.get(key);
         if (d == null) return Outcome.failure("not_deployed", "function version " + key + " is not loaded in this worker");
-        return d.invoke(new String(params, StandardCharsets.UTF_8), timeoutMs);
+        return d.invoke(new String(params, StandardCharsets.UTF_8), timeoutMs, envJson);
     }
 
     /** A template about to be warmed and dumped: no new blank contexts until a clone needs one. */

@@ -83,7 +83,7 @@ final class JavaDeployment extends Deployment {
         }
 
         @Override
-        public String call(String paramsJson, long timeoutMs) throws Failure {
+        public String call(String paramsJson, long timeoutMs, String envJson) throws Failure {  // no env hook in Java
             JsonObject params;
             try {
                 JsonElement e = JsonParser.parseString(paramsJson);

@@ -2,6 +2,7 @@ package dev.graalvisor.isolates;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -26,7 +27,12 @@ final class Outcome {
         return body(o, resultJson.getBytes(StandardCharsets.UTF_8));
     }
 
-    static byte[] failure(String kind, String message, String type, int line, String start,
+    static byte[] failure(Failure f, String start, long initNs, long runNs, List<String> logs) {
+        return failure(f.kind, f.getMessage(), f.type, f.line, f.value, start, initNs, runNs, logs);
+    }
+
+    /** {@code valueJson}: a thrown non-Error value as JSON (the meta's "value"), or null. */
+    static byte[] failure(String kind, String message, String type, int line, String valueJson, String start,
                           long initNs, long runNs, List<String> logs) {
         JsonObject o = new JsonObject();
         o.addProperty("ok", false);
@@ -34,6 +40,13 @@ final class Outcome {
         o.addProperty("message", message == null ? "" : message);
         if (type != null) o.addProperty("type", type);
         if (line > 0) o.addProperty("line", line);
+        if (valueJson != null) {
+            try {
+                o.add("value", JsonParser.parseString(valueJson));
+            } catch (RuntimeException ignored) {
+                // not JSON after all: the message still says what was thrown
+            }
+        }
         if (start != null) o.addProperty("start", start);
         o.addProperty("init_ns", initNs);
         o.addProperty("run_ns", runNs);
@@ -42,7 +55,7 @@ final class Outcome {
     }
 
     static byte[] failure(String kind, String message) {
-        return failure(kind, message, null, 0, null, 0, 0, List.of());
+        return failure(kind, message, null, 0, null, null, 0, 0, List.of());
     }
 
     static byte[] deployed() {

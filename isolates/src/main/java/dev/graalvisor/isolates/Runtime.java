@@ -34,8 +34,10 @@ final class Runtime {
     record Blank(Context context, LogBuffer logs, int generation) {}
 
     private final Engine engine;
+    private final Source jsPrelude;
     private final Source jsRunner;
     private final Source jsRequire;
+    private final Source jsBuiltins;
     private final Source pyRunner;
     // Pre-created contexts per language: a GraalPy context takes tens of ms (seconds while the
     // JIT is cold) and a JS one about a millisecond; taking a ready one is a queue poll.
@@ -66,8 +68,10 @@ final class Runtime {
                 .err(OutputStream.nullOutputStream())
                 .option("engine.WarnInterpreterOnly", "false")
                 .build();
+        this.jsPrelude = resource("js", "prelude.js");
         this.jsRunner = resource("js", "runner.js");
         this.jsRequire = resource("js", "require.js");
+        this.jsBuiltins = resource("js", "builtins.js");
         this.pyRunner = resource("python", "runner.py");
         this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
         this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
@@ -94,10 +98,21 @@ final class Runtime {
         return closer;
     }
 
+    /** Run in every JS isolate first: Math.random, process, timers; gives back [reseed, loop]. */
+    Source jsPreludeSource() {
+        return jsPrelude;
+    }
+
     Source requireSource() {
         return jsRequire;
     }
 
+    /** The Node.js built-ins a zip's require provides (events, path, util, ...). */
+    Source builtinsSource() {
+        return jsBuiltins;
+    }
+
+    /** JS: runner.js's factory (main, sourceName, loop); Python: runner.py's (main, sourceName). */
     Value runnerFactory(Context context, String languageId) {
         return languageId.equals("js") ? context.eval(jsRunner) : context.getBindings("python").getMember("__gv_runner");
     }

@@ -1,10 +1,17 @@
 # Wraps an OpenWhisk-style main(args) and hands back [status, payload, type, line]
-# so guest errors cross into Java as data.
+# so guest errors cross into Java as data. env_json: variables in os.environ for this call only.
 def __gv_runner(main, source_name):
     import json
+    import os
     import traceback
 
-    def run(params_json):
+    def run(params_json, env_json=None):
+        saved = None
+        if env_json is not None:
+            saved = []
+            for k, v in json.loads(env_json).items():
+                saved.append((k, os.environ.get(k)))
+                os.environ[k] = str(v)
         try:
             r = main(json.loads(params_json))
             return ["ok", json.dumps({} if r is None else r), "", 0]
@@ -14,6 +21,12 @@ def __gv_runner(main, source_name):
             frames = traceback.extract_tb(e.__traceback__)
             line = next((f.lineno for f in reversed(frames) if f.filename == source_name), 0)
             return ["error", str(e), type(e).__name__, line or 0]
+        finally:
+            for k, old in reversed(saved or ()):
+                if old is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = old
 
     return run
 
