@@ -1,8 +1,13 @@
-"""OpenWhisk's Node.js runtime contract through its API: timers, per-call __OW_* environment."""
+"""OpenWhisk's runtime contract through its API and client: timers, rejections, exit, per-call __OW_*
+environment, and a zip carrying an npm package in node_modules."""
 
 from __future__ import annotations
 
-from tests.support import Daemon
+import json
+from pathlib import Path
+
+from tests.openwhisk.client import HERE
+from tests.support import Daemon, zipped
 from tests.test_openwhisk import ok, ow
 
 
@@ -46,3 +51,31 @@ def test_a_rejected_value_is_the_activations_error(daemon: Daemon) -> None:
     assert answer["statusCode"] == 502, answer
     assert answer["body"]["response"]["result"] == {"error": {"msg": "no such user", "code": 7}}
     assert answer["body"]["response"]["status"] == "application error"
+
+
+def test_a_zip_with_a_package_from_npm_in_node_modules(daemon: Daemon, tmp_path: Path) -> None:
+    """semver, as `npm install` left it in tests/openwhisk/node_modules, zipped with the action."""
+    package = HERE / "node_modules" / "semver"
+    files: dict[str, str | bytes] = {
+        f"node_modules/semver/{p.relative_to(package)}": p.read_bytes()
+        for p in package.rglob("*") if p.is_file() and not p.relative_to(package).parts[0] == "bin"}
+    files["package.json"] = json.dumps({"name": "ow-semver", "main": "action.js", "dependencies": {"semver": "^7"}})
+    files["action.js"] = ("const semver = require('semver');\n"
+                          "exports.main = (p) => ({ok: semver.satisfies(p.v, '^1.2.0'), max: semver.maxSatisfying("
+                          "['1.2.3', '1.9.0', '2.0.0'], '^1.0.0'), clean: semver.clean(' =v1.2.3 ')});\n")
+    archive = tmp_path / "action.zip"
+    archive.write_bytes(zipped(files))
+    ok(ow(daemon, f"await ow.actions.create({{name: 'ow-semver', kind: 'nodejs:20', "
+                  f"action: fs.readFileSync({json.dumps(str(archive))})}});"))
+    got = ok(ow(daemon, "return await ow.actions.get({name: 'ow-semver'});"))
+    assert got["exec"]["binary"] is True  # told from the code: the client does not say
+    assert ok(ow(daemon, "return await ow.actions.invoke({name: 'ow-semver', params: {v: '1.4.0'}, blocking: true, "
+                         "result: true});")) == {"ok": True, "max": "1.9.0", "clean": "1.2.3"}
+
+
+def test_exit_is_a_developer_error(daemon: Daemon) -> None:
+    ok(ow(daemon, """await ow.actions.create({name: 'ow-exit', action: "function main() { process.exit(3); }"});"""))
+    answer = ow(daemon, "return await ow.actions.invoke({name: 'ow-exit', blocking: true});")
+    assert answer["statusCode"] == 502, answer
+    response = answer["body"]["response"]
+    assert response["status"] == "action developer error" and "called exit (3)" in response["result"]["error"]
