@@ -201,7 +201,9 @@ def test_a_web_action_serves_http(daemon: Daemon) -> None:
           return {headers: {'content-type': 'image/png'}, body: 'iVBORw0KGgo='};
         }`});
         await ow.actions.create({name: 'ow-guarded', annotations: {'web-export': true, 'require-whisk-auth': 's3cret'},
-                                 action: "function main() { return {body: 'in'}; }"});"""))
+                                 action: "function main() { return {body: 'in'}; }"});
+        await ow.actions.create({name: 'ow-keyed', annotations: {'web-export': true, 'require-whisk-auth': true},
+                                 action: "function main(p) { return {body: p.__ow_user}; }"});"""))
     with httpx.Client(base_url=daemon.url) as web:  # no key: web actions are public
         r = web.get("/api/v1/web/guest/default/ow-web.http/some/path", params={"q": "1"},
                     headers={"x-agent": "t"})
@@ -214,8 +216,20 @@ def test_a_web_action_serves_http(daemon: Daemon) -> None:
         png = web.get("/api/v1/web/guest/default/ow-png.http")
         assert png.status_code == 200 and png.content == base64.b64decode("iVBORw0KGgo=")
         assert png.headers["content-type"] == "image/png"
+        spoof = web.get("/api/v1/web/guest/default/ow-web.http", params={"__ow_method": "put"})
+        assert spoof.status_code == 400 and "__ow_method" in spoof.json()["error"]
         assert web.get("/api/v1/web/guest/default/ow-hidden.http").status_code == 404
         assert web.get("/api/v1/web/guest/default/ow-nothing.http").status_code == 404
         assert web.get("/api/v1/web/guest/default/ow-guarded.http").status_code == 401
         r = web.get("/api/v1/web/guest/default/ow-guarded.http", headers={"x-require-whisk-auth": "s3cret"})
         assert r.status_code == 200 and r.text == "in"
+        assert web.get("/api/v1/web/guest/default/ow-keyed.http").status_code == 401
+        r = web.get("/api/v1/web/guest/default/ow-keyed.http", auth=daemon.auth())
+        assert r.status_code == 200 and r.text == "guest"  # __ow_user: who called
+
+
+def test_the_api_says_what_it_runs(daemon: Daemon) -> None:
+    with daemon.client() as c:
+        info = c.get("/api/v1").json()
+        assert info["runtimes"]["nodejs"][0]["kind"] == "nodejs:20" and "python" in info["runtimes"]
+        assert c.get("/api/v1/namespaces").json() == ["guest"]

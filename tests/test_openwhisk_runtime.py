@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from tests.openwhisk.client import HERE
 from tests.support import Daemon, zipped
 from tests.test_openwhisk import ok, ow
@@ -79,3 +81,21 @@ def test_exit_is_a_developer_error(daemon: Daemon) -> None:
     assert answer["statusCode"] == 502, answer
     response = answer["body"]["response"]
     assert response["status"] == "action developer error" and "called exit (3)" in response["result"]["error"]
+
+
+def test_a_call_never_sees_the_key_of_the_call_before(daemon: Daemon) -> None:
+    """A web call comes without a key; an invoke with one, and the version asks for it
+    (provide-api-key): the web call after a keyed one must find no __OW_API_KEY."""
+    ok(ow(daemon, """
+        const annotations = {'web-export': true, 'provide-api-key': true};
+        await ow.actions.create({name: 'ow-key-js', annotations,
+                                 action: "function main() { return {key: process.env.__OW_API_KEY || null}; }"});
+        await ow.actions.create({name: 'ow-key-py', kind: 'python:3', annotations, action: `import os
+def main(args):
+    return {'key': os.environ.get('__OW_API_KEY')}
+`});"""))
+    with daemon.client() as keyed, httpx.Client(base_url=daemon.url) as web:
+        for name in ("ow-key-js", "ow-key-py"):
+            for _ in range(3):
+                assert keyed.post(f"/invoke/{name}").json() == {"key": daemon.credential}
+                assert web.get(f"/api/v1/web/guest/default/{name}.json").json() == {"key": None}

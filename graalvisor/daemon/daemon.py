@@ -73,6 +73,8 @@ class Daemon:
 
     async def stop(self) -> None:
         await self.pool.stop()
+        if self._background:  # non-blocking calls end once their workers are gone: record them
+            await asyncio.wait(self._background, timeout=10)
         await self.recorder.stop()
         self.registry.close()
         self.keys.close()

@@ -32,6 +32,15 @@ def router(daemon: Daemon, read_body: Any, blocking_wait_s: float) -> APIRouter:
         check_name(name)
         return qualify(namespace_of(subject, namespace), name)
 
+    @api.get("")
+    async def info() -> Response:
+        """What OpenWhisk answers at /api/v1: the API's paths, and the runtimes it runs."""
+        runtimes = {family: [{"kind": shapes.DEFAULT_KINDS[language], "default": True}]
+                    for family, language in shapes.KIND_LANGUAGES.items()}
+        return json_response(200, {"description": "graalvisor: OpenWhisk's API over GraalVM isolates",
+                                   "api_paths": ["/api/v1"], "runtimes": runtimes,
+                                   "limits": {"actions_per_minute": None, "concurrent_actions": None}})
+
     @api.get("/namespaces")
     async def namespaces(subject: Caller) -> Response:
         return Response(orjson.dumps([subject.namespace]), media_type="application/json")

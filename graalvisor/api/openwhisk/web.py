@@ -48,6 +48,8 @@ def router(daemon: Daemon, auth: Authenticator, read_body: Any) -> APIRouter:
             raise NotFound(MISSING)  # as OpenWhisk: an action not exported is not there at all
         subject = _authorize(auth, request, version, namespace)
         params = await _params(request, read_body, version, "/" + rest if rest else "")
+        if subject.key_uuid is not None:  # an action that asked for authentication learns who called
+            params["__ow_user"] = subject.namespace
         record, _ = await daemon.invoke(version.name, orjson.dumps(params), None, call_context(request, subject))
         if record.status != "success":
             message = (record.error or {}).get("error", record.status)
@@ -102,8 +104,11 @@ async def _params(request: Request, read_body: Any, version: FunctionVersion, pa
             params["__ow_body"] = body.decode(errors="replace")
         else:
             params["__ow_body"] = base64.b64encode(body).decode()
-    # The request's own fields win over what it sends, as on OpenWhisk (and the version's default
+    # As on OpenWhisk, a request may not set the __ow_ fields itself (the version's default
     # parameters go under all of it, in Daemon.accept).
+    taken = sorted(k for k in merged if k.startswith("__ow_"))
+    if taken:
+        raise Invalid(f"a web request may not set {', '.join(taken)}: the __ow_ parameters are the platform's")
     return {**merged, **params}
 
 

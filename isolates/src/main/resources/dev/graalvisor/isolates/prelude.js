@@ -29,7 +29,7 @@
   let ticks = [];
   let exitCode = null;
   let onUncaught = () => {};
-  let saved = null;  // the env a call overrode: [env, [key, had, old]...]
+  const overridden = new Map();  // env keys the last call set -> [had, old]: see begin
 
   function invalidCallback(cb) {
     const e = new TypeError('The "callback" argument must be of type function. Received ' + typeof cb);
@@ -201,28 +201,28 @@
 
   const loop = {
     /** A call starts with no timers (none set at load time or after the last call ever fires)
-     * and with its own env over the version's until it ends. */
+     * and with its own env over the version's. Keys the last call set and this one does not are
+     * put back first, so a call never sees another's values; keys set again are overwritten, not
+     * deleted and re-added, which keeps process.env's shape (and every read of it) fast. */
     begin(callEnvJson) {
       clearAll();
-      if (callEnvJson === undefined || callEnvJson === null) return;
-      const add = JSON.parse(callEnvJson), env = proc.env;
-      saved = [env];
-      for (const k of Object.keys(add)) {
-        saved.push([k, Object.prototype.hasOwnProperty.call(env, k), env[k]]);
+      const add = callEnvJson === undefined || callEnvJson === null ? null : JSON.parse(callEnvJson);
+      const env = proc.env;
+      for (const [k, [had, old]] of overridden) {
+        if (add === null || !Object.prototype.hasOwnProperty.call(add, k)) {
+          if (had) env[k] = old; else delete env[k];
+          overridden.delete(k);
+        }
+      }
+      if (add === null) return;
+      for (const k in add) {
+        if (!overridden.has(k)) overridden.set(k, [Object.prototype.hasOwnProperty.call(env, k), env[k]]);
         env[k] = String(add[k]);
       }
     },
-    /** The call is over: what is still pending is cancelled, the env is as it was; hands back result. */
+    /** The call is over: what is still pending is cancelled; hands back the result. */
     finish(result) {
       clearAll();
-      if (saved !== null) {
-        const env = saved[0];
-        for (let i = saved.length - 1; i > 0; i--) {
-          const [k, had, old] = saved[i];
-          if (had) env[k] = old; else delete env[k];
-        }
-        saved = null;
-      }
       return result;
     },
     /** One turn: the nextTick queue, else one due timer, else one immediate (each followed by the
