@@ -281,3 +281,41 @@ def test_per_call_env_reaches_the_guest_and_never_leaks(client: httpx.Client) ->
                                         "__OW_NAMESPACE"]
             ids.add(seen["id"])
         assert len(ids) == 3  # each call saw its own id, never the one before's
+
+
+# -- Buffer, TextEncoder/TextDecoder, atob/btoa: what OpenWhisk actions use for base64 and bytes
+
+ENCODING_PROBE = r"""
+function main(p) {
+  const bytes = Buffer.from(p.b64, 'base64');
+  const text = 'héllo wörld 😀 \u2603';
+  return {
+    b64: Buffer.from(text).toString('base64'), b64url: Buffer.from(text).toString('base64url'),
+    hex: Buffer.from(text, 'utf8').toString('hex'),
+    back: Buffer.from(Buffer.from(text).toString('hex'), 'hex').toString(),
+    utf8: bytes.toString('utf8'), latin1: bytes.toString('latin1'), len: Buffer.byteLength(text),
+    json: JSON.stringify(Buffer.from([1, 2, 250])),
+    concat: Buffer.concat([Buffer.from('ab'), Buffer.alloc(2, 'x')]).toString(),
+    isBuffer: [Buffer.isBuffer(bytes), Buffer.isBuffer(new Uint8Array(1)), Buffer.isBuffer(bytes.slice(1))],
+    encoder: Array.from(new TextEncoder().encode(text)), decoder: new TextDecoder().decode(bytes),
+    btoa: btoa('bin\u00ff'), atob: atob('YmluAP8='), global: typeof global === 'object' && global === globalThis,
+  };
+}
+"""
+
+
+def test_buffer_and_text_encoding_match_node(client: httpx.Client) -> None:
+    import base64
+    import subprocess
+
+    code = ENCODING_PROBE
+    params = {"b64": base64.b64encode(bytes(range(256)) + "€ok".encode()).decode()}
+    deploy(client, "t-rt-buffer", js_upload(code))
+    ours = _ok(client.post("/invoke/t-rt-buffer", json=params))
+    node = subprocess.run(["node", "-e", code + f"\nprocess.stdout.write(JSON.stringify(main({json.dumps(params)})))"],
+                          capture_output=True, text=True, check=True)
+    assert ours == json.loads(node.stdout)
+    zip_code = zipped({"index.js": "const { Buffer } = require('buffer');\n"
+                                   "exports.main = () => ({s: Buffer.from('aGk=', 'base64').toString()});\n"})
+    deploy(client, "t-rt-buffer-zip", upload_body("js", zip_code))
+    assert _ok(client.post("/invoke/t-rt-buffer-zip")) == {"s": "hi"}

@@ -52,7 +52,8 @@ final class GuestDeployment extends Deployment {
         try {
             // JS: the prelude (prelude.js) gives back the isolate's Math.random seeder, called again
             // in each clone that reuses the isolate, and its event loop, which the runner steps.
-            Value jsPrelude = languageId.equals("js") ? context.eval(runtime.jsPreludeSource()).execute(envJson) : null;
+            Value jsPrelude = languageId.equals("js") ? context.eval(runtime.jsPreludeSource())
+                    .execute(envJson, context.eval(runtime.encodingSource())) : null;
             Value jsSeeder = jsPrelude != null ? jsPrelude.getArrayElement(0) : null;
             BooleanSupplier reseed = jsSeeder != null
                     ? () -> seedJs(jsSeeder) : () -> runtime.reseedPython(context);

@@ -35,6 +35,7 @@ final class Runtime {
 
     private final Engine engine;
     private final Source jsPrelude;
+    private final Source jsEncoding;
     private final Source jsRunner;
     private final Source jsRequire;
     private final Source jsBuiltins;
@@ -72,6 +73,7 @@ final class Runtime {
         this.jsRunner = resource("js", "runner.js");
         this.jsRequire = resource("js", "require.js");
         this.jsBuiltins = resource("js", "builtins.js");
+        this.jsEncoding = resource("js", "encoding.js");
         this.pyRunner = resource("python", "runner.py");
         this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
         this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
@@ -101,6 +103,11 @@ final class Runtime {
     /** Run in every JS isolate first: Math.random, process, timers; gives back [reseed, loop]. */
     Source jsPreludeSource() {
         return jsPrelude;
+    }
+
+    /** Buffer, TextEncoder/TextDecoder, atob/btoa: a factory the prelude calls on their first use. */
+    Source encodingSource() {
+        return jsEncoding;
     }
 
     Source requireSource() {

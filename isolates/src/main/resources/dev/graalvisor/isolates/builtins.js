@@ -1,7 +1,8 @@
 // The few Node.js built-ins a sandboxed function gets from require (require.js refuses the rest):
 // small pure-JS versions, each made on its first require. events: EventEmitter; path: POSIX,
 // with "/" as the working directory; util: format, inspect (plain), promisify, callbackify,
-// inherits, deprecate, types (a few); timers and timers/promises; process; console.
+// inherits, deprecate, types (a few); timers and timers/promises; process; console; buffer (the
+// globals of encoding.js).
 (function () {
   function events() {
     function EventEmitter() { EventEmitter.init.call(this); }
@@ -251,6 +252,8 @@
       setImmediate: (value) => new Promise((resolve) => setImmediate(resolve, value)),
     }),
     process: () => globalThis.process,
+    buffer: () => ({ Buffer: globalThis.Buffer, atob: globalThis.atob, btoa: globalThis.btoa,
+                     constants: { MAX_LENGTH: 2 ** 32 - 1, MAX_STRING_LENGTH: 2 ** 29 - 24 } }),
     console: () => globalThis.console,
   };
 })

@@ -3,7 +3,9 @@
 // (env, nextTick, exit, argv) and Node's timers (setTimeout, setInterval, setImmediate, their
 // clear*, queueMicrotask). The guest has no threads: timers wait in a queue here, and Java's
 // call drives it through the loop returned with the seeder ([reseed, loop]; runner.js steps it).
-(function (envJson) {
+// Buffer, TextEncoder, TextDecoder, atob and btoa come from encoding.js's factory, made on first
+// use (an isolate that never touches them pays a few property definitions); `global` is globalThis.
+(function (envJson, encodingFactory) {
   let s0 = 0, s1 = 0, s2 = 1, s3 = 0;
   const rotl = (x, k) => (x << k) | (x >>> (32 - k));
   function next() {
@@ -196,6 +198,22 @@
     },
   };
   globalThis.process = proc;
+  let encodings = null;
+  const define = (name, value) =>
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  for (const name of ["Buffer", "TextEncoder", "TextDecoder", "atob", "btoa"]) {
+    if (name in globalThis) continue;  // the engine's own, where it has one
+    Object.defineProperty(globalThis, name, {
+      configurable: true, enumerable: false,
+      get() {
+        encodings = encodings || encodingFactory();
+        define(name, encodings[name]);
+        return encodings[name];
+      },
+      set(value) { define(name, value); },
+    });
+  }
+  if (!("global" in globalThis)) define("global", globalThis);
   globalThis.module = { exports: {} };
   globalThis.exports = globalThis.module.exports;
 

@@ -154,7 +154,7 @@
     const make = provided[name];
     if (make === undefined) {
       const e = new Error("Cannot use Node.js built-in module '" + name + "': graalvisor runs functions in a sandbox " +
-        "with no file system, network, processes or native code, and provides only events, path, util, timers, " +
+        "with no file system, network, processes or native code, and provides only events, path, util, timers, buffer, " +
         "timers/promises, process and console");
       e.code = "ERR_UNSUPPORTED_BUILTIN";
       throw e;
