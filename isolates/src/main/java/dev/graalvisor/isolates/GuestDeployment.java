@@ -84,6 +84,9 @@ final class GuestDeployment extends Deployment {
     private Value loadJs(Context context) {
         Value exports;
         if (module != null) {
+            // A single file has a require too (built-ins, or a clear error), made on its first call.
+            context.eval(runtime.lazyRequireSource()).execute(
+                    context.eval(runtime.requireSource()), context.eval(runtime.builtinsSource()), sourceName);
             context.eval(module);
             Value global = context.getBindings("js").getMember(entryName());
             if (global != null && global.canExecute()) return global;

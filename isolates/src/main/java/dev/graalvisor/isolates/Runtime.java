@@ -36,6 +36,7 @@ final class Runtime {
     private final Engine engine;
     private final Source jsPrelude;
     private final Source jsEncoding;
+    private final Source jsLazyRequire;
     private final Source jsRunner;
     private final Source jsRequire;
     private final Source jsBuiltins;
@@ -74,6 +75,14 @@ final class Runtime {
         this.jsRequire = resource("js", "require.js");
         this.jsBuiltins = resource("js", "builtins.js");
         this.jsEncoding = resource("js", "encoding.js");
+        this.jsLazyRequire = Source.newBuilder("js", """
+                (function (makeRequire, makeBuiltins, sourceName) {
+                  let real = null;
+                  const get = () => real || (real = makeRequire("{}", makeBuiltins()).requireFrom(sourceName));
+                  const require = function require(request) { return get()(request); };
+                  require.resolve = (request) => get().resolve(request);
+                  globalThis.require = require;
+                })""", "<require>").buildLiteral();
         this.pyRunner = resource("python", "runner.py");
         this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
         this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
@@ -108,6 +117,11 @@ final class Runtime {
     /** Buffer, TextEncoder/TextDecoder, atob/btoa: a factory the prelude calls on their first use. */
     Source encodingSource() {
         return jsEncoding;
+    }
+
+    /** A single-file function's global require, over no files: built-ins, or an error naming them. */
+    Source lazyRequireSource() {
+        return jsLazyRequire;
     }
 
     Source requireSource() {

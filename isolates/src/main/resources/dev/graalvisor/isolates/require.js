@@ -127,6 +127,9 @@
       const found = asFile(p) || asDirectory(p);
       if (found) return found;
     }
+    if (Object.keys(files).length === 0) {
+      throw notFound(request, from, "a single-file function has no node_modules/: upload a zip that holds them");
+    }
     throw notFound(request, from, "no such package in node_modules/ of the zip (searched " + dirs.join(", ") + ")");
   }
   function resolve(from, request) {
@@ -194,5 +197,7 @@
     module.loaded = true;
     return module.exports;
   }
-  return (entry) => load(entry, null);
+  const api = (entry) => load(entry, null);
+  api.requireFrom = (from) => requireFrom(from, null);  // a single-file function's global require
+  return api;
 })
