@@ -1,11 +1,14 @@
 """Per-language cost model of the suite: ms = fixed + per_unit * n ** power, measured on each language's
 stock runtime (node, CPython, a JVM) through the baseline's own instance hosts.
 
-`python -m bench.replay.costs` re-measures on this machine and rewrites costs.json.
+`python -m bench.replay.costs` re-measures on this machine and rewrites costs.json;
+`python -m bench.replay.costs --check 20` sizes every function for 20 ms with the model, runs it
+on its stock runtime and prints measured against expected (the model's own accuracy).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import statistics
@@ -70,12 +73,44 @@ async def _measure(fn: SuiteFunction, language: str, runs: int) -> list[float]:
         await inst.stop()
 
 
-async def calibrate(runs: int = 10) -> Costs:
+async def calibrate(runs: int = 20) -> Costs:
     return {lang: {fn.name: await _measure(fn, lang, runs) for fn in SUITE} for lang in LANGUAGES}
 
 
+async def check(target_ms: float, costs: Costs, runs: int = 20) -> list[tuple[str, str, int, float, float]]:
+    """(language, function, n, expected ms, measured ms) for each function the model can size."""
+    from bench.baseline.instances import Instance, command
+
+    rows = []
+    for lang in LANGUAGES:
+        for fn in SUITE:
+            n = size_for(fn, lang, target_ms, costs)
+            if n is None:
+                continue
+            entry = fn.java_class if lang == "java" else "main"
+            inst = await Instance.start(fn.name, command(lang, source_path(fn, lang), entry))
+            try:
+                rows.append((lang, fn.name, n, expected_ms(fn, lang, n, costs), await _time(inst, fn, n, runs)))
+            finally:
+                await inst.stop()
+    return rows
+
+
 def main() -> None:
-    costs = asyncio.run(calibrate())
+    parser = argparse.ArgumentParser(prog="python -m bench.replay.costs", description=__doc__)
+    parser.add_argument("--check", type=float, metavar="MS", help="check the model at this duration; rewrite nothing")
+    parser.add_argument("--runs", type=int, default=20, help="calls per size (the later half's median counts)")
+    args = parser.parse_args()
+    if args.check is not None:
+        rows = asyncio.run(check(args.check, load_costs(), args.runs))
+        print(f"{'language':<8} {'function':<10} {'n':>7} {'expected ms':>12} {'measured ms':>12} {'ratio':>6}")
+        for lang, name, n, want, got in rows:
+            print(f"{lang:<8} {name:<10} {n:>7} {want:>12.2f} {got:>12.2f} {got / want:>6.2f}")
+        ratios = [got / want for *_, want, got in rows]
+        close = sum(1 for r in ratios if 0.5 <= r <= 2)
+        print(f"measured/expected: median {statistics.median(ratios):.2f}, {close} of {len(ratios)} within 0.5-2x")
+        return
+    costs = asyncio.run(calibrate(args.runs))
     COSTS_FILE.write_text(json.dumps({"measured_on": "stock runtimes via bench/baseline hosts (median of later runs)",
                                       "per_unit_ms": costs}, indent=1) + "\n")
     print(json.dumps(costs, indent=1))
