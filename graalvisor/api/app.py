@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,16 +18,14 @@ from starlette.routing import Route
 
 from graalvisor import __version__
 from graalvisor.api import errors, openwhisk
-from graalvisor.api.auth import Authenticator, call_context, caller
+from graalvisor.api.auth import Authenticator, Caller, call_context
 from graalvisor.api.errors import invocation_status, json_response
 from graalvisor.api.models import FunctionUpload
 from graalvisor.config import Config
 from graalvisor.daemon import Daemon, Invocation
-from graalvisor.domain import FunctionConfig, Invalid, Subject, TooLarge, check_name, qualify
+from graalvisor.domain import FunctionConfig, Invalid, TooLarge, check_name, qualify
 from graalvisor.domain.payloads import decode_code, parse_params
 from graalvisor.pool import DEFAULT_WARMUP, MAX_WARMUP
-
-Caller = Annotated[Subject, Depends(caller)]
 
 
 def create_app(config: Config, loopback: bool = True) -> FastAPI:

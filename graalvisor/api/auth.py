@@ -8,8 +8,9 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from graalvisor.domain import ANONYMOUS, Forbidden, Subject, Unauthorized
 from graalvisor.registry import KeyStore
@@ -72,6 +73,9 @@ def caller(request: Request) -> Subject:
     """The FastAPI dependency: the authenticated subject of this request."""
     auth: Authenticator = request.app.state.auth
     return auth.subject(request.headers.get("authorization"))
+
+
+Caller = Annotated[Subject, Depends(caller)]  # a route's parameter: who is calling
 
 
 def namespace_of(subject: Subject, namespace: str) -> str:

@@ -127,13 +127,15 @@ class Daemon:
 
     def versions(self, namespace: str) -> list[FunctionVersion]:
         """The latest version of each of a namespace's functions, by name."""
-        prefix = namespace + "/"
-        return [e.version for e in self.catalog.entries() if e.version.name.startswith(prefix)]
+        return [e.version for e in self._entries(namespace)]
 
     def list_functions(self, namespace: str) -> list[dict[str, Any]]:
-        return [{"name": bare(v.name), "namespace": namespace, **v.to_dict(),
-                 "compiled": self.pool.compiled(self.catalog.require(v.name).key)}
-                for v in self.versions(namespace)]
+        return [{"name": bare(e.version.name), "namespace": namespace, **e.version.to_dict(),
+                 "compiled": self.pool.compiled(e.key)} for e in self._entries(namespace)]
+
+    def _entries(self, namespace: str) -> list[Entry]:
+        prefix = namespace + "/"
+        return [e for e in self.catalog.entries() if e.version.name.startswith(prefix)]
 
     def latest(self, name: str) -> FunctionVersion:
         return self.catalog.require(name).version
@@ -285,8 +287,7 @@ class Daemon:
         stored = await asyncio.to_thread(self.registry.invocations_in, namespace, function, since, upto,
                                          limit + skip + len(running), 0)
         ids = {r.id for r in running}
-        merged = sorted(running, key=lambda r: r.created_at, reverse=True)
-        merged += [r for r in stored if r.id not in ids]
+        merged = running + [r for r in stored if r.id not in ids]
         merged.sort(key=lambda r: r.created_at, reverse=True)
         return merged[skip:skip + limit]
 

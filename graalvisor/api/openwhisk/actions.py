@@ -8,10 +8,10 @@ import asyncio
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from graalvisor.api.auth import call_context, caller, namespace_of
+from graalvisor.api.auth import Caller, call_context, namespace_of
 from graalvisor.api.errors import json_response
 from graalvisor.api.openwhisk import shapes
 from graalvisor.daemon import Daemon
@@ -19,7 +19,6 @@ from graalvisor.domain import Conflict, Invalid, NotFound, Subject, check_name, 
 from graalvisor.domain.payloads import parse_params
 from graalvisor.registry import FunctionVersion, InvocationRecord
 
-Caller = Annotated[Subject, Depends(caller)]
 MISSING = "The requested resource does not exist."
 
 
@@ -58,7 +57,7 @@ def router(daemon: Daemon, read_body: Any, blocking_wait_s: float) -> APIRouter:
     async def get_action(namespace: str, name: str, subject: Caller, code: bool = True) -> Response:
         version = daemon.latest(action_name(subject, namespace, name))
         artifact = await daemon.artifact(version) if code else None
-        return json_response(200, shapes.action(version, artifact, with_code=code))
+        return json_response(200, shapes.action(version, artifact))
 
     @api.put("/namespaces/{namespace}/actions/{name:path}")
     async def put_action(namespace: str, name: str, request: Request, subject: Caller,

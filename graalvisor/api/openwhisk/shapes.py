@@ -131,12 +131,13 @@ def limits_of(version: FunctionVersion) -> dict[str, Any]:
             "concurrency": version.concurrency}
 
 
-def action(version: FunctionVersion, code: bytes | None = None, with_code: bool = False) -> dict[str, Any]:
+def action(version: FunctionVersion, code: bytes | None = None) -> dict[str, Any]:
+    """The action document; with ``code`` (the artifact) its exec carries it, as GET shows it."""
     namespace, name = split(version.name)
     exec_: dict[str, Any] = {"kind": kind_of(version), "binary": version.binary}
     if version.entrypoint != "main" or version.language == "java":
         exec_["main"] = version.entrypoint
-    if with_code and code is not None:
+    if code is not None:
         exec_["code"] = base64.b64encode(code).decode() if version.binary else code.decode(errors="replace")
     return {"namespace": namespace, "name": name, "version": semver(version.version), "publish": False,
             "exec": exec_, "parameters": as_entries(version.parameters),

@@ -117,11 +117,10 @@ def _respond(request: Request, extension: str, result: Any, activation_id: str) 
     if extension == "json":
         return Response(orjson.dumps(result), media_type="application/json", headers=headers)
     if extension in ("text", "html", "svg"):
-        field = {"text": "text", "html": "html", "svg": "svg"}[extension]
         media = {"text": "text/plain", "html": "text/html", "svg": "image/svg+xml"}[extension]
-        value = result.get(field) if isinstance(result, dict) else None
+        value = result.get(extension) if isinstance(result, dict) else None  # .text reads "text", ...
         if not isinstance(value, str):
-            return error_response(request, 400, f"the action's result has no string field '{field}' for .{extension}")
+            return error_response(request, 400, f"the action's result has no string field '{extension}'")
         return Response(value, media_type=media, headers=headers)
     if not isinstance(result, dict):
         return error_response(request, 502, "a .http web action must return an object {statusCode, headers, body}")
