@@ -61,6 +61,10 @@ class Config:
     java_home: str | None = option(None, worker="--java-home")
     # Workers beyond `workers`, started for load or on request, live until idle this long.
     keep_alive_s: float = option(600.0, help="idle time before an extra worker stops")
+    # As OpenWhisk's invoker has a user-memory budget: past it, idle extras and idle versions go, LRU.
+    memory_budget_mb: int = option(8192, help="the platform's memory (PSS of gateway, workers and templates) above "
+                                              "which idle workers and versions are evicted, least recently used "
+                                              "first (0: no budget)")
     # Snapshots: start workers by restoring CRIU images instead of booting a JVM.
     snapshots: bool = option(True, help="always boot workers; never use CRIU", flag="--no-snapshots", inverted=True)
     criu_path: str | None = option(None)

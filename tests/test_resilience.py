@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -59,3 +60,38 @@ def test_restart_keeps_every_function(data_root: Path, hello_jar: bytes) -> None
         assert names == {"r-js": 2, "r-java": 1}
         assert c.post("/invoke/r-js").json() == {"v": "js2"}
         assert c.post("/invoke/r-java", json={"name": "x"}).json() == {"greeting": "hello x"}
+
+
+def test_memory_budget_evicts_idle_versions_and_loses_none(data_root: Path, hello_jar: bytes) -> None:
+    """A budget the platform can never meet: idle versions are unloaded, least recently used
+    first, the member stays, and every function still answers (it is loaded again)."""
+    names = [f"m-js{i}" for i in range(3)]
+    with run_daemon(data_root / "budget", workers=1, extra=["--no-snapshots", "--memory-budget-mb", "1"]) as d, \
+            d.client() as c:
+        for i, name in enumerate(names):
+            deploy(c, name, js_upload(f"function main(p){{ return {{i: {i}, x: p.x}}; }}"))
+        deploy(c, "m-java", java_upload(hello_jar, "t.Hello"))
+        for i, name in enumerate(names):
+            assert c.post(f"/invoke/{name}", json={"x": i}).json() == {"i": i, "x": i}
+        assert c.post("/invoke/m-java", json={"name": "a"}).json() == {"greeting": "hello a"}
+        pid = d.wait_healthy(workers=1)["workers"][0]["pid"]
+        memory: dict[str, object] = {}
+        for _ in range(60):  # a check every 2 s evicts a quarter of the idle versions
+            memory = c.get("/healthz").json()["memory"]
+            if int(memory["evicted_versions"]) >= 4:  # type: ignore[call-overload]
+                break
+            time.sleep(0.5)
+        assert memory["over"] is True and int(memory["pss_bytes"]) > 0, memory  # type: ignore[call-overload]
+        assert memory["evicted_versions"] == 4, memory
+        for _ in range(20):  # the worker collected and gave back its heap after an eviction
+            if int(c.get("/healthz").json()["memory"]["shrinks"]) >= 1:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"no worker shrank: {c.get('/healthz').json()['memory']}")
+        workers = c.get("/healthz").json()["workers"]
+        assert [w["pid"] for w in workers] == [pid] and workers[0]["functions_loaded"] == 0
+        for i, name in enumerate(names):
+            assert c.post(f"/invoke/{name}", json={"x": -i}).json() == {"i": i, "x": -i}
+        assert c.post("/invoke/m-java", json={"name": "b"}).json() == {"greeting": "hello b"}
+        assert c.get("/functions").json()["functions"] and len(c.get("/functions").json()["functions"]) == 4

@@ -18,9 +18,11 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, default=Path("build/bench/baseline-data"))
     p.add_argument("--keep-alive-s", type=float, default=600.0, help="idle time before an instance stops")
     p.add_argument("--max-instances", type=int, default=512, help="beyond this, evict the least recently used idle one")
+    p.add_argument("--memory-budget-mb", type=int, default=8192,
+                   help="instances start only while the platform's PSS fits this; idle ones are evicted LRU (0: none)")
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app(a.data_dir, a.keep_alive_s, a.max_instances)
+    app = create_app(a.data_dir, a.keep_alive_s, a.max_instances, a.memory_budget_mb)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning", access_log=False)
 
 

@@ -6,12 +6,14 @@ import asyncio
 import base64
 import hashlib
 import logging
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import psutil
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -28,22 +30,52 @@ class Deployed:
     entrypoint: str
 
 
-class Pool:
-    """Idle instances per function; a request takes an idle one (warm) or starts one (boot)."""
+# What an instance is taken to cost before one of its language has been measured (PSS here:
+# node ~45 MB, CPython -I -S ~10 MB, a 256 MB-heap JVM ~40 MB at rest).
+FIRST_GUESS = {"js": 64 << 20, "python": 16 << 20, "java": 64 << 20}
+SAMPLE_S = 1.0
 
-    def __init__(self, keep_alive_s: float, max_instances: int) -> None:
+
+class Pool:
+    """Idle instances per function; a request takes an idle one (warm) or starts one (boot).
+
+    Like OpenWhisk's invoker under its user-memory budget: an instance starts only if the
+    platform's memory (the gateway's PSS and every instance's, sampled every second) plus what
+    one more instance of its language takes fits ``budget_bytes``; else the least recently used
+    idle instance is evicted, and when none is idle the request waits for one to be released."""
+
+    def __init__(self, keep_alive_s: float, max_instances: int, budget_bytes: int = 0) -> None:
         self.keep_alive_s = keep_alive_s
         self.max_instances = max_instances
+        self.budget_bytes = budget_bytes
+        self.gateway_pss = 0
+        self.sizes: dict[str, int] = {}  # language -> the largest instance of it measured
+        self.evicted = 0
         self.idle: dict[str, list[Instance]] = defaultdict(list)
         self.busy: set[Instance] = set()
         self.starting = 0
+        self.starting_bytes = 0
         self.released = asyncio.Condition()
         self.cold_starts = 0
 
     def count(self) -> int:
         return sum(len(v) for v in self.idle.values()) + len(self.busy) + self.starting
 
-    async def acquire(self, name: str, cmd: list[str]) -> tuple[Instance, str]:
+    def instances(self) -> list[Instance]:
+        return [i for lst in self.idle.values() for i in lst] + list(self.busy)
+
+    def _size(self, language: str) -> int:
+        return self.sizes.get(language) or FIRST_GUESS.get(language, 64 << 20)
+
+    def used(self) -> int:
+        """Memory held now: measured where measured, else the language's size."""
+        return (self.gateway_pss + sum(i.pss or self._size(i.language) for i in self.instances())
+                + self.starting_bytes)
+
+    def _fits(self, language: str) -> bool:
+        return self.budget_bytes <= 0 or self.used() + self._size(language) <= self.budget_bytes
+
+    async def acquire(self, name: str, cmd: list[str], language: str = "") -> tuple[Instance, str]:
         while True:
             idle = self.idle.get(name)
             if idle:
@@ -52,15 +84,23 @@ class Pool:
                     self.busy.add(inst)
                     return inst, "warm"
                 continue
-            if self.count() < self.max_instances or await self._evict_one():
+            room = self.count() < self.max_instances or await self._evict_one()
+            while room and not self._fits(language) and await self._evict_one():
+                pass
+            # Past the budget with nothing idle to evict: wait for a release, unless nothing runs
+            # at all (then one instance starts anyway, or nothing ever would).
+            if room and (self._fits(language) or not (self.busy or self.starting)):
                 break
             async with self.released:
                 await self.released.wait()
         self.starting += 1
+        self.starting_bytes += self._size(language)
         try:
             inst = await Instance.start(name, cmd)
         finally:
             self.starting -= 1
+            self.starting_bytes -= self._size(language)
+        inst.language = language
         self.cold_starts += 1
         self.busy.add(inst)
         return inst, "boot"
@@ -71,8 +111,19 @@ class Pool:
             return False
         _, name, inst = min(victims, key=lambda v: v[0])
         self.idle[name].remove(inst)
+        self.evicted += 1
         await inst.stop()
         return True
+
+    async def measure(self) -> None:
+        """Samples the PSS of the gateway and of every instance (off the event loop)."""
+        insts = self.instances()
+        sizes = await asyncio.to_thread(_pss, [os.getpid(), *(i.proc.pid for i in insts)])
+        self.gateway_pss = sizes[0]
+        for inst, size in zip(insts, sizes[1:], strict=True):
+            if size:
+                inst.pss = size
+                self.sizes[inst.language] = max(self.sizes.get(inst.language, 0), size)
 
     async def release(self, inst: Instance, healthy: bool) -> None:
         self.busy.discard(inst)
@@ -101,11 +152,23 @@ class Pool:
             await inst.stop()
 
 
-def create_app(data_dir: Path, keep_alive_s: float = 600.0, max_instances: int = 512) -> FastAPI:
+def _pss(pids: list[int]) -> list[int]:
+    """PSS of each process alone (0 for one that is gone): instances are single processes."""
+    out = []
+    for pid in pids:
+        try:
+            out.append(int(getattr(psutil.Process(pid).memory_full_info(), "pss", 0)))
+        except psutil.Error:
+            out.append(0)
+    return out
+
+
+def create_app(data_dir: Path, keep_alive_s: float = 600.0, max_instances: int = 512,
+               memory_budget_mb: int = 8192) -> FastAPI:
     code_dir = data_dir / "code"
     code_dir.mkdir(parents=True, exist_ok=True)
     functions: dict[str, Deployed] = {}
-    pool = Pool(keep_alive_s, max_instances)
+    pool = Pool(keep_alive_s, max_instances, memory_budget_mb << 20)
     app = FastAPI(title="baseline")
 
     async def reaper() -> None:
@@ -113,19 +176,26 @@ def create_app(data_dir: Path, keep_alive_s: float = 600.0, max_instances: int =
             await asyncio.sleep(5)
             await pool.reap()
 
+    async def sampler() -> None:
+        while True:
+            await pool.measure()
+            await asyncio.sleep(SAMPLE_S)
+
     @app.on_event("startup")
     async def _start() -> None:
-        app.state.reaper = asyncio.create_task(reaper())
+        app.state.tasks = [asyncio.create_task(reaper()), asyncio.create_task(sampler())]
 
     @app.on_event("shutdown")
     async def _stop() -> None:
-        app.state.reaper.cancel()
+        for task in app.state.tasks:
+            task.cancel()
         await pool.close()
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        instances = [i for lst in pool.idle.values() for i in lst] + list(pool.busy)
+        instances = pool.instances()
         return {"status": "ok", "functions": len(functions), "cold_starts": pool.cold_starts,
+                "memory": {"budget_bytes": pool.budget_bytes, "pss_bytes": pool.used(), "evicted": pool.evicted},
                 "instances": [{"function": i.function, "pid": i.proc.pid, "invocations": i.invocations,
                                "boot_s": round(i.boot_s, 4)} for i in instances]}
 
@@ -156,7 +226,7 @@ def create_app(data_dir: Path, keep_alive_s: float = 600.0, max_instances: int =
         params = orjson.loads(raw) if raw else {}
         t0 = time.perf_counter()
         try:
-            inst, kind = await pool.acquire(name, command(fn.language, fn.path, fn.entrypoint))
+            inst, kind = await pool.acquire(name, command(fn.language, fn.path, fn.entrypoint), fn.language)
         except InstanceError as e:
             return JSONResponse({"error": str(e)}, 502)
         t1 = time.perf_counter()

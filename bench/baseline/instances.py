@@ -54,6 +54,8 @@ class Instance:
     boot_s: float
     last_used: float = field(default_factory=time.monotonic)
     invocations: int = 0
+    language: str = ""
+    pss: int = 0  # measured by the pool's memory sampler; 0 until then
 
     @classmethod
     async def start(cls, function: str, cmd: list[str]) -> Instance:

@@ -23,6 +23,7 @@ def health(status: PoolStatus, functions: int) -> dict[str, Any]:
                       "booting_because": status.booting_because, "memory": status.memory,
                       "copied_because": status.copied_because},
         "worker_starts": status.starts,
+        "memory": status.memory_budget,
     }
 
 

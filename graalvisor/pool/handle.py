@@ -47,6 +47,8 @@ class WorkerHandle:
         self.gone = asyncio.Event()  # the connection is closed (or never opened) for good
         self.dead = False
         self.inflight = 0  # written by placement only
+        self.version_inflight: dict[str, int] = {}  # per version key, written by placement only
+        self.version_used: dict[str, float] = {}  # version key -> its last call here (loop time)
         self.deployed_at_hello: list[str] = []
         self.loaded: dict[str, asyncio.Future[Reply]] = {}
         self.spawned_at = time.monotonic()

@@ -34,6 +34,7 @@ class Placement:
         self.spec_for = spec_for
         self.image_for = image_for  # the function's own image, for a scale-out on its behalf
         self._scaling = False
+        self.over_budget: Callable[[], bool] = lambda: False  # no worker is added for load while true
         self._running: dict[str, int] = {}  # version key -> slots it holds
         self._waiting: dict[str, int] = {}  # version key -> callers waiting for a slot
         self._turns: deque[tuple[str, asyncio.Future[int]]] = deque()  # callers waiting, in line
@@ -66,7 +67,8 @@ class Placement:
                     return best
                 if free and passes > 0:
                     self._wake_one(passes - 1)  # over its share: the next in line may use the slot
-                if not free and ready and not self._scaling and len(sup.workers) < self.config.max_workers:
+                if (not free and ready and not self._scaling and len(sup.workers) < self.config.max_workers
+                        and not self.over_budget()):
                     self._scaling = True  # every worker is saturated; one scale-out at a time
                     sup.track(self._scale_out(key), "scale-out")
                 remaining = deadline - loop.time()
@@ -80,6 +82,9 @@ class Placement:
 
     def release(self, handle: WorkerHandle, key: str) -> None:
         handle.inflight -= 1
+        handle.version_inflight[key] -= 1
+        if not handle.version_inflight[key]:
+            del handle.version_inflight[key]
         self._running[key] -= 1
         if not self._running[key]:
             del self._running[key]
@@ -197,8 +202,9 @@ class Placement:
 
     def _take(self, handle: WorkerHandle, key: str) -> None:
         handle.inflight += 1  # taken now, so concurrent callers see it; release() gives it back
+        handle.version_inflight[key] = handle.version_inflight.get(key, 0) + 1
         self._running[key] = self._running.get(key, 0) + 1
-        handle.last_used = asyncio.get_running_loop().time()
+        handle.last_used = handle.version_used[key] = asyncio.get_running_loop().time()
 
     async def _load(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None) -> Reply:
         return await handle.request(Op.DEPLOY, spec=spec if spec is not None else await self.spec_for(key))

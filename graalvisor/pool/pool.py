@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graalvisor.config import Config
+from graalvisor.pool.budget import MemoryBudget
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.placement import Placement, SpecFor
 from graalvisor.pool.rolling import RollingImage
@@ -37,6 +38,7 @@ class PoolStatus:
     images: int
     runtime_key: str
     starts: dict[str, int]
+    memory_budget: dict[str, object]
 
 
 class Pool:
@@ -46,6 +48,8 @@ class Pool:
         self.templates = Templates(config, self.supervisor, spec_for)
         self.placement = Placement(config, self.supervisor, spec_for, self.templates.for_function)
         self.rolling = RollingImage(config, self.templates)
+        self.budget = MemoryBudget(config.memory_budget_mb, self.supervisor)
+        self.placement.over_budget = lambda: self.budget.over
         self.templates.on_base_made = self._base_made
         self.rolling.on_made = self._renew_members
 
@@ -54,6 +58,8 @@ class Pool:
         for _ in range(self.config.workers):
             await self.supervisor.start_worker()
         self.supervisor.track(self.placement.reap_idle(), "reap-idle")
+        if self.config.memory_budget_mb > 0:
+            self.supervisor.track(self.budget.run(), "memory-budget")
         self.templates.make_base_if_missing()
 
     async def stop(self) -> None:
@@ -148,4 +154,5 @@ class Pool:
             images=len(tpl.store.all()),
             runtime_key=tpl.runtime_key,
             starts=dict(sup.starts),
+            memory_budget=self.budget.status.describe(),
         )

@@ -45,6 +45,7 @@ class Deploy:
 @dataclass(frozen=True, slots=True)
 class Undeploy:
     key: str
+    shrink: bool = False  # then collect garbage and give the freed heap back (memory budget)
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,6 +184,8 @@ class Worker:
 
     def undeploy(self, args: Undeploy) -> Reply:
         self.isolates.undeploy(args.key)
+        if args.shrink:
+            self.isolates.shrinkHeap()
         return Reply.success()
 
     def rehearse_wake(self, args: NoFields) -> Reply:

@@ -85,6 +85,12 @@ public final class Isolates {
      * data only. Pooled isolates stay (they are the point). The clone grows its heap again.
      */
     public static void beforeCheckpoint() {
+        shrinkHeap();
+    }
+
+    /** Collects garbage and uncommits the freed heap (Serial GC shrinks at a full collection):
+     * after a dump's warm-up, and when the gateway evicts versions to meet its memory budget. */
+    public static void shrinkHeap() {
         HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
         String min = vm.getVMOption("MinHeapFreeRatio").getValue();
         String max = vm.getVMOption("MaxHeapFreeRatio").getValue();
