@@ -230,7 +230,14 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
     p.add_argument("run_dir", type=Path)
     a = p.parse_args()
-    print(write_report(a.run_dir))
+    from bench import scale
+
+    if scale.sizes(a.run_dir):  # a sweep: a report per size, and the curve
+        for _, size_dir in scale.sizes(a.run_dir):
+            print(write_report(size_dir))
+        print(scale.write_scale(a.run_dir))
+    else:
+        print(write_report(a.run_dir))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Replay one trace against graalvisor and the baseline, one after the other, into RUN_DIR.
 
     python -m bench.trace_bench [--minutes 5] [--out runs/NAME] [--platforms graalvisor,baseline]
+                                [--functions 40 | --functions 40,200,400] [--memory-budget-mb 8192]
 
 RUN_DIR/plan.json (trace, sampling, functions), and per platform RUN_DIR/<platform>/
 invocations.csv (one row per invocation), memory.csv (PSS every 0.5 s), summary.json.
-The platforms run sequentially so they never compete for the same cores.
+With several sizes, one RUN_DIR/f<N>/ like that per size, and RUN_DIR/scale.md and scale.png
+(`python -m bench.scale`). The platforms run one after the other so they never compete for the
+same cores, each under the same memory budget.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.replay.azure import Trace
 from bench.replay.costs import load_costs
 from bench.replay.memory import MemorySampler, pss_bytes, tree
 from bench.replay.platforms import PLATFORMS, Platform
@@ -44,10 +48,11 @@ def parse_mix(text: str | None) -> dict[str, float]:
 
 
 def run_platform(kind: str, plan: Plan, run_dir: Path, workers: int, progress: bool,
-                 daemon_args: list[str]) -> dict[str, object]:
+                 daemon_args: list[str], memory_budget_mb: int) -> dict[str, object]:
     out = run_dir / kind
     out.mkdir(parents=True, exist_ok=True)
-    platform = Platform(kind, out / "data", workers=workers, daemon_args=daemon_args)
+    platform = Platform(kind, out / "data", workers=workers, daemon_args=daemon_args,
+                        memory_budget_mb=memory_budget_mb)
     t_boot = time.monotonic()
     platform.start()
     boot_s = time.monotonic() - t_boot
@@ -88,12 +93,15 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--start-minute", type=int, default=780, help="window start (default 13:00, as Graalvisor's)")
     p.add_argument("--minutes", type=int, default=5)
     p.add_argument("--seconds", type=float, help="cut the replay short (smoke tests)")
-    p.add_argument("--functions", type=int, default=40, help="N functions sampled In-Vitro style")
+    p.add_argument("--functions", default="40",
+                   help="N functions sampled In-Vitro style; several (40,200,400) make a scale curve")
     p.add_argument("--max-rps", type=float, default=2.0, help="thin the sampled load to at most this mean rate")
     p.add_argument("--max-ms", type=float, default=50.0, help="clip trace durations to this when sizing inputs")
     p.add_argument("--mix", help="language shares, default js=0.48,python=0.24,java=0.28")
     p.add_argument("--workers", type=int, default=2, help="graalvisor workers")
     p.add_argument("--daemon-args", default="", help="more `graalvisor serve` flags, e.g. '--base-warmup-s 30'")
+    p.add_argument("--memory-budget-mb", type=int, default=8192,
+                   help="both platforms evict idle instances/versions LRU past this much PSS (0: no budget)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--report", action="store_true", help="write the report when done")
@@ -105,18 +113,36 @@ def main(argv: list[str] | None = None) -> Path:
         console.print(f"[yellow]trace: {trace.source}")
     else:
         console.print(f"trace: {trace.source}")
-    plan = make_plan(trace, load_costs(), a.functions, start, a.minutes, a.max_rps, a.seconds,
+    try:
+        counts = [int(n) for n in str(a.functions).split(",")]
+    except ValueError:
+        raise SystemExit(f"--functions: expected a number or numbers like 40,200,400, got {a.functions!r}") from None
+    root = a.out or Path("runs") / time.strftime("trace-%Y%m%d-%H%M%S")
+    build_suite_jar()
+    for count in counts:
+        run_dir = root / f"f{count}" if len(counts) > 1 else root
+        run_size(a, trace, start, count, run_dir)
+    if len(counts) > 1:
+        from bench import scale
+
+        console.print(f"scale curve: {scale.write_scale(root)}")
+    return root
+
+
+def run_size(a: argparse.Namespace, trace: Trace, start: int, count: int, run_dir: Path) -> None:
+    """One replay of ``count`` functions against every platform, into ``run_dir``."""
+    plan = make_plan(trace, load_costs(), count, start, a.minutes, a.max_rps, a.seconds,
                      parse_mix(a.mix), max_ms=a.max_ms, seed=a.seed)
-    run_dir = a.out or Path("runs") / time.strftime("trace-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     meta = {**plan.meta(), "seconds": a.seconds, "max_rps": a.max_rps, "max_ms": a.max_ms, "seed": a.seed,
-            "mix": parse_mix(a.mix), "workers": a.workers, "functions_planned": [asdict(f) for f in plan.functions]}
+            "mix": parse_mix(a.mix), "workers": a.workers, "memory_budget_mb": a.memory_budget_mb,
+            "functions_planned": [asdict(f) for f in plan.functions]}
     (run_dir / "plan.json").write_text(json.dumps(meta, indent=1) + "\n")
     console.print(f"plan: {len(plan.functions)} functions, {len(plan.arrivals)} invocations, "
                   f"thinning {plan.thinning:.4f}, languages {plan.meta()['languages']}")
-    build_suite_jar()
     for kind in a.platforms.split(","):
-        s = run_platform(kind, plan, run_dir, a.workers, not a.no_progress, shlex.split(a.daemon_args))
+        s = run_platform(kind, plan, run_dir, a.workers, not a.no_progress, shlex.split(a.daemon_args),
+                         a.memory_budget_mb)
         console.print(f"{kind}: {s['ok']}/{s['invocations']} ok in {s['wall_s']} s")
         time.sleep(2)
     if a.report:
@@ -124,7 +150,6 @@ def main(argv: list[str] | None = None) -> Path:
 
         report.write_report(run_dir)
         console.print(f"report: {run_dir / 'report.md'}")
-    return run_dir
 
 
 if __name__ == "__main__":

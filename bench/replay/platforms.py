@@ -28,6 +28,7 @@ class Platform:
     server: ServerProcess | None = None
     daemon: Daemon | None = None  # graalvisor only: it also stops the workers the daemon left
     daemon_args: list[str] = field(default_factory=list)  # graalvisor only: more serve flags
+    memory_budget_mb: int = 8192  # the same for both: past it, each evicts idle instances LRU
 
     def __post_init__(self) -> None:
         if self.kind not in PLATFORMS:
@@ -49,7 +50,8 @@ class Platform:
         self.data_dir.mkdir(parents=True)
         log = self.data_dir.parent / f"{self.kind}.log"
         if self.kind == "graalvisor":
-            self.daemon = start_daemon(self.data_dir, self.workers, self.daemon_args, log_path=log, timeout_s=timeout,
+            args = ["--memory-budget-mb", str(self.memory_budget_mb), *self.daemon_args]
+            self.daemon = start_daemon(self.data_dir, self.workers, args, log_path=log, timeout_s=timeout,
                                        port=self.port)
             self.server = self.daemon.server
             try:
@@ -59,7 +61,7 @@ class Platform:
                 raise
             return self
         argv = [sys.executable, "-m", "bench.baseline", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                "--keep-alive-s", str(self.keep_alive_s)]
+                "--keep-alive-s", str(self.keep_alive_s), "--memory-budget-mb", str(self.memory_budget_mb)]
         self.server = ServerProcess(self.kind, argv, self.port, log).start()
         try:
             self.server.wait_ready("/healthz", timeout,
