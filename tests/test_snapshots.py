@@ -130,7 +130,8 @@ def test_kill_9_of_a_restored_worker_is_recovered(daemon: Daemon) -> None:
         members = [w for w in c.get("/healthz").json()["workers"] if w["role"] == "member"]
         known = {w["token"] for w in c.get("/healthz").json()["workers"]}
         # A dead member is replaced from the base image.
-        os.kill(members[0]["pid"], signal.SIGKILL)
+        old_pid = members[0]["pid"]
+        os.kill(old_pid, signal.SIGKILL)
         deadline = time.monotonic() + 60
         replacement: list[dict[str, Any]] = []
         while time.monotonic() < deadline and not replacement:
@@ -234,10 +235,11 @@ def test_the_corpus_warms_the_base_image_and_booted_members_are_swapped_for_clon
         assert c.post("/invoke/w-java", json={"name": "x"}).json() == {"greeting": "hello x"}
 
 
-def test_versions_are_compiled_into_the_rolling_image_and_members_restart_from_it(data_root: Path) -> None:
+def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from_it(data_root: Path) -> None:
     flags = ["--warm-versions", "--compile-after-calls", "2"]
     with run_daemon(data_root / "rolling", workers=1, extra=flags) as d, d.client() as c:
         wait_for_base_image(d)
+        base_member = d.wait_healthy(workers=1)["workers"][0]
         # one version compiled at deploy (warm-up params given), one after two calls
         deploy(c, "r-js", {**js("return {v: (p.n || 0) + 1};"), "warmup": {"params": {"n": 1}}})
         deploy(c, "r-py", python_upload("def main(a):\n    return {'v': a.get('n', 0) * 2}\n"))
@@ -248,17 +250,30 @@ def test_versions_are_compiled_into_the_rolling_image_and_members_restart_from_i
             listed = {f["name"]: f["compiled"] for f in c.get("/functions").json()["functions"]}
             health = c.get("/healthz").json()
             members = [w for w in health["workers"] if w["role"] == "member"]
-            if (all(listed.values()) and members and health["snapshots"]["warm"]
-                    and all(w["image"] == health["snapshots"]["warm"] and w["ready"] for w in members)):
+            if (all(listed.values()) and health["snapshots"]["warm_versions"] == 2 and members
+                    and all(w["image"] != base_member["image"] and w["ready"] for w in members)):
                 break
             time.sleep(0.5)
         else:
-            raise AssertionError(f"not compiled in, or members not renewed: {listed} {health}")
+            raise AssertionError(f"not compiled in, or the member not renewed for r-js: {listed} {health}")
         assert c.get("/functions/r-js").json()["compiled"] is True
         warm = [s for s in c.get("/snapshots").json()["snapshots"] if s["kind"] == "warm"]
         assert len(warm) == 1, "older generations are removed"
         assert len(warm[0]["function_keys"]) == 2
-        # the member restored from it holds both versions from its hello: no load before a call
+        # The member was swapped for a clone of the generation holding r-js (asked for at its
+        # deploy); one made for r-py alone (compiled after its calls) leaves the member as it is.
+        # A new worker (here the member's replacement) starts from the newest generation and
+        # holds both versions from its hello: no load before a call.
+        old_pid = members[0]["pid"]
+        os.kill(old_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            health = c.get("/healthz").json()
+            members = [w for w in health["workers"] if w["role"] == "member" and w["ready"] and w["pid"] != old_pid]
+            if members:
+                break
+            time.sleep(0.2)
+        assert members and members[0]["image"] == warm[0]["id"], health
         assert [w["functions_loaded"] for w in members] == [2]
         for name, params, want in (("r-js", {"n": 2}, {"v": 3}), ("r-py", {"n": 5}, {"v": 10})):
             assert c.post(f"/invoke/{name}", json=params).json() == want

@@ -14,13 +14,18 @@ import asyncio
 import logging
 import math
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import psutil
 
 from graalvisor.pool.handle import WorkerHandle, WorkerLost
 from graalvisor.pool.supervisor import Supervisor
-from graalvisor.protocol.messages import Op
+from graalvisor.protocol.messages import Reply
+
+# Unloads idle versions from a worker: (the keys unloaded, the reply that comes once the worker
+# has also collected its garbage and given the heap back; None when nothing was unloaded).
+Unload = Callable[[WorkerHandle, list[str]], tuple[list[str], Awaitable[Reply] | None]]
 
 log = logging.getLogger("graalvisor.pool")
 
@@ -117,8 +122,9 @@ class BudgetStatus:
 
 
 class MemoryBudget:
-    def __init__(self, budget_mb: int, supervisor: Supervisor) -> None:
+    def __init__(self, budget_mb: int, supervisor: Supervisor, unload: Unload) -> None:
         self.supervisor = supervisor
+        self.unload = unload
         self.status = BudgetStatus(budget_bytes=budget_mb * 1024 * 1024)
 
     @property
@@ -165,25 +171,20 @@ class MemoryBudget:
             handle = sup.workers.get(token)
             if handle is None or handle.dead:
                 continue
-            dropped = [k for k in keys if handle.version_inflight.get(k, 0) == 0 and _loaded(handle, k)]
-            for key in dropped:
-                del handle.loaded[key]
-                handle.version_used.pop(key, None)
-            for key in dropped[:-1]:
-                handle.send(Op.UNDEPLOY, key=key)
-            if dropped:  # the last one asks the worker to collect and give the heap back
-                sup.track(self._shrink(handle, dropped[-1]), "shrink")
+            dropped, shrunk = self.unload(handle, keys)
             self.status.evicted_versions += len(dropped)
+            if shrunk is not None:
+                sup.track(self._shrink(handle, shrunk), "shrink")
 
-    async def _shrink(self, handle: WorkerHandle, key: str) -> None:
+    async def _shrink(self, handle: WorkerHandle, reply: Awaitable[Reply]) -> None:
         try:
-            reply = await handle.request(Op.UNDEPLOY, key=key, shrink=True)
+            answer = await reply
         except WorkerLost:
             return
-        if reply.ok:
+        if answer.ok:
             self.status.shrinks += 1
         else:
-            log.warning("worker %s could not unload %s and shrink: %s", handle.token, key, reply.message)
+            log.warning("worker %s could not unload and shrink: %s", handle.token, answer.message)
 
 
 def _loaded(handle: WorkerHandle, key: str) -> bool:

@@ -62,10 +62,13 @@ async def check(explicit: str | None, disabled: bool) -> CriuStatus:
     return CriuStatus(True, path, version[0] if version else None, "criu check: looks good")
 
 
-async def dump(criu: str, pid: int, images: Path, external_pipes: list[int]) -> float:
+async def dump(criu: str, pid: int, images: Path, external_pipes: list[int], background: bool = False) -> float:
     """Dumps the process tree rooted at ``pid`` (which dies); returns seconds taken."""
     images.mkdir(parents=True, exist_ok=True)
     argv = [criu, "dump", "-t", str(pid), "-D", str(images), "-o", "dump.log", "-v2"]
+    nice = shutil.which("nice")
+    if nice and background:  # an image for later, like its template: after the calls being served
+        argv = [nice, "-n", "19", *argv]
     for inode in external_pipes:
         argv += ["--external", f"pipe:[{inode}]"]
     t0 = time.perf_counter()

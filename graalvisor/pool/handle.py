@@ -33,6 +33,7 @@ class WorkerHandle:
         # member: counts toward the configured size; extra: started for load, reaped when idle;
         # template: warmed up only to be parked and dumped.
         self.role = role
+        self.background = False  # a template making an image for later: lowest CPU priority
         self.renewing = False  # a member whose replacement is being started: it serves until that is ready
         self.image_id: str | None = None
         self.process: asyncio.subprocess.Process | None = None  # booted workers: `unshare`

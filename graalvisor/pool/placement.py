@@ -186,6 +186,18 @@ class Placement:
                 if handle.loaded.pop(key, None) is not None:
                     handle.send(Op.UNDEPLOY, key=key)
 
+    def unload_idle(self, handle: WorkerHandle, keys: list[str]) -> tuple[list[str], Awaitable[Reply] | None]:
+        """Unloads the versions of ``keys`` that ``handle`` holds and runs no call of (the memory
+        budget); the last one unloaded asks the worker to collect and give its heap back."""
+        dropped = [k for k in keys if not handle.version_inflight.get(k) and k in handle.loaded
+                   and handle.loaded[k].done()]
+        for key in dropped:
+            del handle.loaded[key]
+            handle.version_used.pop(key, None)
+        for key in dropped[:-1]:
+            handle.send(Op.UNDEPLOY, key=key)
+        return dropped, handle.request(Op.UNDEPLOY, key=dropped[-1], shrink=True) if dropped else None
+
     async def reap_idle(self) -> None:
         """Extra workers idle past the keep-alive are stopped."""
         while True:

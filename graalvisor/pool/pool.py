@@ -48,10 +48,10 @@ class Pool:
         self.templates = Templates(config, self.supervisor, spec_for)
         self.placement = Placement(config, self.supervisor, spec_for, self.templates.for_function)
         self.rolling = RollingImage(config, self.templates)
-        self.budget = MemoryBudget(config.memory_budget_mb, self.supervisor)
+        self.budget = MemoryBudget(config.memory_budget_mb, self.supervisor, self.placement.unload_idle)
         self.placement.over_budget = lambda: self.budget.over
         self.templates.on_base_made = self._base_made
-        self.rolling.on_made = self._renew_members
+        self.rolling.on_made = lambda renew: self._renew_members() if renew else None
 
     async def start(self) -> None:
         await self.supervisor.start()

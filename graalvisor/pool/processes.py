@@ -11,6 +11,8 @@ import struct
 import sys
 from pathlib import Path
 
+import psutil
+
 from graalvisor.config import Config
 
 
@@ -59,6 +61,30 @@ def reap(pid: int) -> int:
         return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     except ChildProcessError:
         return 0  # reparented elsewhere: its exit status is not ours to read
+
+
+def set_nice(pid: int, nice: int) -> int:
+    """Sets the nice value of every thread of ``pid`` and of its descendants (threads started
+    later inherit it from the thread that starts them); returns how many threads were set.
+    Threads that exit meanwhile are skipped."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    done = 0
+    for proc in procs:
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+                done += 1
+            except OSError:  # gone, or raising priority without the right to
+                continue
+    return done
 
 
 def peer_pid(writer: asyncio.StreamWriter) -> int | None:

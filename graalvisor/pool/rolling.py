@@ -6,7 +6,11 @@ A version joins when it is deployed with warm-up params, or once it has answered
 last one's params are replayed: a guest's sandbox has no I/O, so a replay touches nothing outside
 the template). Versions wait in a queue; one template at a time restores the newest image,
 drops the versions no longer served, loads and warms the waiting ones, and is dumped as the
-next generation. Members are then swapped for clones of it, and the older generation goes.
+next generation, and the older generation goes. Workers started from then on (scale-outs,
+replacements, restarts) are clones of it. Members are swapped for clones of it only when it holds
+a version compiled at its deploy's request: a member that has been serving is warmer for its own
+traffic than any template, and swapping it throws that away (on the 40-function trace, swapping
+at every generation made p99 27.4 s; keeping members, 2.9 s).
 """
 
 from __future__ import annotations
@@ -42,9 +46,10 @@ class RollingImage:
         self.config = config
         self.templates = templates
         self.is_current: Callable[[str], bool] = lambda key: True
-        self.on_made: Callable[[], None] = lambda: None
+        self.on_made: Callable[[bool], None] = lambda renew: None  # renew: swap members for clones
         self._waiting: dict[str, Waiting] = {}
         self._asked: set[str] = set()  # waiting, being compiled in, or in the image
+        self._at_deploy: set[str] = set()  # asked for by their deploy's warm-up params
         self._calls: dict[str, int] = {}  # answered calls of versions not asked for yet
         self._running = False
 
@@ -52,12 +57,14 @@ class RollingImage:
         image = self.templates.store.warm(self.templates.runtime_key)
         return image is not None and key in image.function_keys
 
-    def request(self, key: str, params: bytes, timeout_ms: int) -> None:
+    def request(self, key: str, params: bytes, timeout_ms: int, at_deploy: bool = True) -> None:
         """Queues a version to be compiled into the next generation (once)."""
         sup = self.templates.supervisor
         if not self.config.warm_versions or not sup.criu.available or key in self._asked or self.holds(key):
             return
         self._asked.add(key)
+        if at_deploy:
+            self._at_deploy.add(key)
         self._waiting[key] = Waiting(params, timeout_ms)
         self.kick()
 
@@ -70,7 +77,7 @@ class RollingImage:
         self._calls[key] = calls = self._calls.get(key, 0) + 1
         if calls >= self.config.compile_after_calls:
             del self._calls[key]
-            self.request(key, params, timeout_ms)
+            self.request(key, params, timeout_ms, at_deploy=False)
 
     def kick(self) -> None:
         """Builds the next generation if versions wait and the base image (its start) exists."""
@@ -81,6 +88,7 @@ class RollingImage:
     def forget(self, keys: list[str]) -> None:
         for key in keys:
             self._asked.discard(key)
+            self._at_deploy.discard(key)
             self._waiting.pop(key, None)
             self._calls.pop(key, None)
 
@@ -98,7 +106,7 @@ class RollingImage:
                     continue
                 if previous is not None:
                     self.templates.store.remove(previous.id)  # its clones keep their unlinked memory
-                self.on_made()
+                self.on_made(any(key in self._at_deploy for key in batch))
         finally:
             self._running = False
 

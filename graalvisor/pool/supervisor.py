@@ -39,6 +39,10 @@ PR_SET_CHILD_SUBREAPER = 36
 HEARTBEAT_S = 5.0
 HEARTBEAT_TIMEOUT_S = 15.0
 STOP_GRACE_S = 5.0
+# Templates of function and rolling images run at the lowest CPU priority: their warm-up calls,
+# JIT compilation and dump are work for later, and on a few cores they would otherwise slow the
+# calls being served. The base template is the platform's start-up and runs at normal priority.
+BACKGROUND_NICE = 19
 
 
 class Supervisor:
@@ -95,20 +99,22 @@ class Supervisor:
     # -- starting workers
 
     async def start_worker(self, role: str = "member", how: str = "auto",
-                           image: Snapshot | None = None) -> WorkerHandle:
-        """Restores ``image`` (or the base image) where CRIU works; boots otherwise."""
+                           image: Snapshot | None = None, background: bool = False) -> WorkerHandle:
+        """Restores ``image`` (or the base image) where CRIU works; boots otherwise. A
+        ``background`` worker runs at the lowest CPU priority."""
         if how != "boot" and self.criu.available:
             image = image or self.newest_image()
             if image is not None:
                 try:
-                    return await self._restore(image, role)
+                    return await self._restore(image, role, background)
                 except criu.CriuError as e:
                     self.fallback(f"restore of image {image.id} failed: {e}")
-        return await self._boot(role)
+        return await self._boot(role, background)
 
-    async def _boot(self, role: str) -> WorkerHandle:
+    async def _boot(self, role: str, background: bool = False) -> WorkerHandle:
         token = uuid.uuid4().hex[:12]
         handle = WorkerHandle(token, start_kind="boot", role=role)
+        handle.background = background
         wake_r, wake_w = os.pipe()
         err_r, err_w = os.pipe()
         argv = processes.boot_argv(self.config, self.socket_path, token, wake_r)
@@ -121,15 +127,18 @@ class Supervisor:
             os.close(err_w)
         handle.wake_fd = wake_w
         handle.stderr_inode = os.fstat(err_r).st_ino
+        if background:  # the JVM it starts inherits it
+            processes.set_nice(handle.process.pid, BACKGROUND_NICE)
         self._register(handle)
         log.info("worker %s booting (%s)", token, role)
         self.track(self._watch(handle, handle.process.wait()), f"worker-{token}-watch")
         self.track(self._forward_stderr(handle, err_r), f"worker-{token}-stderr")
         return handle
 
-    async def _restore(self, image: Snapshot, role: str) -> WorkerHandle:
+    async def _restore(self, image: Snapshot, role: str, background: bool = False) -> WorkerHandle:
         token = uuid.uuid4().hex[:12]
         handle = WorkerHandle(token, start_kind="snapshot", role=role)
+        handle.background = background
         handle.image_id = image.id
         wake_r, wake_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -152,6 +161,8 @@ class Supervisor:
         os.close(wake_r)
         os.close(err_w)
         handle.pid = pid
+        # A clone of an image a background template made would keep its low priority.
+        processes.set_nice(pid, BACKGROUND_NICE if background else 0)
         handle.wake_fd = wake_w
         handle.stderr_inode = os.fstat(err_r).st_ino
         self.track(self._watch(handle, processes.wait_pid(pid)), f"worker-{token}-watch")
@@ -250,6 +261,8 @@ class Supervisor:
             writer.close()
             return
         handle.attach(reader, writer, hello, processes.peer_pid(writer))
+        if handle.background and handle.pid:  # threads started before the first renice
+            processes.set_nice(handle.pid, BACKGROUND_NICE)
         self.boot_failures = 0
         log.info("worker %s ready in %.3f s (%s, pid %s)", handle.token, handle.ready_after_s or 0,
                  handle.start_kind, handle.pid)

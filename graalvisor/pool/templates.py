@@ -162,7 +162,8 @@ class Templates:
         if not sup.criu.available:
             raise criu.CriuError(f"snapshots are unavailable: {sup.criu.message}")
         start_from = self.newest() if kind != "base" else None
-        template = await sup.start_worker("template", how="auto" if start_from else "boot", image=start_from)
+        template = await sup.start_worker("template", how="auto" if start_from else "boot", image=start_from,
+                                          background=kind != "base")
         try:
             await asyncio.wait_for(template.ready.wait(), self.config.boot_timeout_s)
             await warm(template)
@@ -175,7 +176,7 @@ class Templates:
             assert template.pid is not None and template.wake_fd is not None
             wake_inode = os.fstat(template.wake_fd).st_ino
             dump_s = await criu.dump(sup.criu.path or "criu", template.pid, images,
-                                     [wake_inode, template.stderr_inode])
+                                     [wake_inode, template.stderr_inode], background=template.background)
             if self.config.map_images:
                 await self._map_memory(images)
             snap = self.store.add(snap_id, kind, self.runtime_key, function_key, dump_s,
