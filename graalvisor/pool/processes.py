@@ -65,17 +65,22 @@ def reap(pid: int) -> int:
 
 def set_nice(pid: int, nice: int) -> int:
     """Sets the nice value of every thread of ``pid`` and of its descendants (threads started
-    later inherit it from the thread that starts them); returns how many threads were set.
-    Threads that exit meanwhile are skipped."""
+    later inherit it from the thread that starts them), and of the scheduler autogroup of each
+    one that leads its own session: a worker calls setsid, and where autogroups are on (most
+    distributions) a thread's nice weighs only against threads of its own session, so the
+    group's nice is what counts against the other workers. Returns how many threads were set;
+    ones that exit meanwhile are skipped."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
         return 0
     done = 0
+    own_session = os.getsid(0)
     for proc in procs:
         try:
             tids = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task")]
+            leader = os.getsid(proc.pid) == proc.pid != own_session
         except OSError:
             continue
         for tid in tids:
@@ -84,6 +89,11 @@ def set_nice(pid: int, nice: int) -> int:
                 done += 1
             except OSError:  # gone, or raising priority without the right to
                 continue
+        if leader:
+            try:
+                Path(f"/proc/{proc.pid}/autogroup").write_text(str(nice))
+            except OSError:  # no autogroups in this kernel, or not allowed
+                pass
     return done
 
 
