@@ -84,16 +84,18 @@ class Config:
     # quiet, at most this long; 0 warms with a trivial hello per language only.
     base_warmup_s: float = option(120.0, help="longest the base image's warm-up corpus may run (0: a hello only)")
 
-    # JS and Python versions are compiled into the rolling image (pool/rolling.py) after their
-    # first call, or at deploy when warm-up params come with the upload.
     # FastAPI's native OpenTelemetry: off unless asked for, since checking for providers on every
     # request cost about 6 µs of the gateway's CPU here (DESIGN.md, the warm path).
     telemetry: bool = option(False, help="FastAPI's OpenTelemetry spans, metrics and logs (providers configured "
                                          "as OpenTelemetry's environment says)")
+    # JS and Python versions are compiled into the rolling image (pool/rolling.py) at deploy when
+    # warm-up params come with the upload, or after `compile_after_calls` answered calls.
     warm_versions: bool = option(True, help="compile JS and Python versions into the rolling image, so workers "
                                             "start with them compiled")
-    compile_after_calls: int = option(3, help="calls a version answers before it is compiled into the rolling "
-                                              "image (deploying with warm-up params skips the wait)")
+    # Off by default: on the 2-core trace replay, templates compiling versions after their first
+    # calls cost the members more CPU than the compiled image gave back (DESIGN.md).
+    compile_after_calls: int = option(0, help="calls a version answers before it is compiled into the rolling "
+                                              "image (0: only versions deployed with warm-up params)")
 
     def __post_init__(self) -> None:
         # criu resolves relative paths against its image dir, not our working directory.

@@ -72,7 +72,7 @@ class RollingImage:
         """An answered call. A version called ``compile_after_calls`` times is worth compiling
         for every worker: most functions are called rarely, and a template's warm-up costs
         seconds of CPU, so one call alone does not earn it."""
-        if key in self._asked:
+        if key in self._asked or self.config.compile_after_calls <= 0:
             return
         self._calls[key] = calls = self._calls.get(key, 0) + 1
         if calls >= self.config.compile_after_calls:
