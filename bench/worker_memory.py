@@ -24,7 +24,8 @@ from graalvisor.launcher import Daemon, start_daemon
 
 console = Console()
 SUITE = ("html", "bfs", "json", "sha256", "matmul", "compress", "pagerank", "mst", "thumbnail")
-NMT_LINE = re.compile(r"^-\s+(?P<name>[A-Za-z][A-Za-z ]+?) \(reserved=(?P<reserved>\d+)KB, committed=(?P<committed>\d+)KB")
+NMT_LINE = re.compile(r"^-\s+(?P<name>[A-Za-z][A-Za-z ]+?) "
+                      r"\(reserved=(?P<reserved>\d+)KB, committed=(?P<committed>\d+)KB")
 
 
 def nmt(pid: int) -> dict[str, int]:
