@@ -56,6 +56,11 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int) -> tuple[list[str], list[str
         "-XX:-UsePerfData",  # no hsperfdata file: smaller snapshots, nothing on disk to restore
         "-Dpolyglot.engine.WarnInterpreterOnly=false",
     ]
+    if os.geteuid() == 0:
+        # Java thread priorities become nice values (root only): the JIT compiler threads (Graal's
+        # and Truffle's run at MAX_PRIORITY) then go before the calls running in the interpreter
+        # they are compiling for, instead of queueing behind them on a busy machine.
+        options.append("-XX:ThreadPriorityPolicy=1")
     return options, classpath
 
 
