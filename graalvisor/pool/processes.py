@@ -63,13 +63,25 @@ def reap(pid: int) -> int:
         return 0  # reparented elsewhere: its exit status is not ours to read
 
 
-def set_nice(pid: int, nice: int) -> int:
-    """Sets the nice value of every thread of ``pid`` and of its descendants (threads started
-    later inherit it from the thread that starts them), and of the scheduler autogroup of each
-    one that leads its own session: a worker calls setsid, and where autogroups are on (most
-    distributions) a thread's nice weighs only against threads of its own session, so the
-    group's nice is what counts against the other workers. Returns how many threads were set;
-    ones that exit meanwhile are skipped."""
+AUTOGROUPS = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+def autogroups_on() -> bool:
+    try:
+        return AUTOGROUPS.read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def set_background(pid: int, nice: int, shift: int = 0) -> int:
+    """Weighs the worker ``pid`` (with its descendants) as nice ``nice`` against other workers.
+
+    A worker calls setsid, and where scheduler autogroups are on (most distributions) a thread's
+    nice weighs only against threads of its own session: the session's autogroup nice is what
+    counts against the other workers, and it is set alone, leaving the threads' own nice values
+    (the JIT compiler threads above the call threads) as they are, in a clone's image too.
+    Without autogroups every thread's nice moves by ``shift`` instead (relative, so the
+    compiler threads stay above the rest). Returns how many autogroups or threads were set."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
@@ -77,23 +89,26 @@ def set_nice(pid: int, nice: int) -> int:
         return 0
     done = 0
     own_session = os.getsid(0)
+    groups = autogroups_on()
     for proc in procs:
         try:
+            if groups:
+                if os.getsid(proc.pid) == proc.pid != own_session:  # a session leader: its group
+                    Path(f"/proc/{proc.pid}/autogroup").write_text(str(nice))
+                    done += 1
+                continue
             tids = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task")]
-            leader = os.getsid(proc.pid) == proc.pid != own_session
-        except OSError:
+        except OSError:  # gone, or not allowed
             continue
         for tid in tids:
+            if not shift:
+                break
             try:
-                os.setpriority(os.PRIO_PROCESS, tid, nice)
+                now = os.getpriority(os.PRIO_PROCESS, tid)
+                os.setpriority(os.PRIO_PROCESS, tid, max(-20, min(19, now + shift)))
                 done += 1
             except OSError:  # gone, or raising priority without the right to
                 continue
-        if leader:
-            try:
-                Path(f"/proc/{proc.pid}/autogroup").write_text(str(nice))
-            except OSError:  # no autogroups in this kernel, or not allowed
-                pass
     return done
 
 

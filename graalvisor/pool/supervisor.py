@@ -127,8 +127,8 @@ class Supervisor:
             os.close(err_w)
         handle.wake_fd = wake_w
         handle.stderr_inode = os.fstat(err_r).st_ino
-        if background:  # the JVM it starts inherits it
-            processes.set_nice(handle.process.pid, BACKGROUND_NICE)
+        if background:  # the JVM it starts inherits its threads' nice (no autogroups) or gets its own
+            processes.set_background(handle.process.pid, BACKGROUND_NICE, BACKGROUND_NICE)
         self._register(handle)
         log.info("worker %s booting (%s)", token, role)
         self.track(self._watch(handle, handle.process.wait()), f"worker-{token}-watch")
@@ -161,8 +161,11 @@ class Supervisor:
         os.close(wake_r)
         os.close(err_w)
         handle.pid = pid
-        # A clone of an image a background template made would keep its low priority.
-        processes.set_nice(pid, BACKGROUND_NICE if background else 0)
+        # Its session's weight; without autogroups its threads' nice moves by the difference
+        # between what the image's template had (background for all but the base) and this role.
+        made_in_background = image.kind != "base"
+        shift = (BACKGROUND_NICE if background else 0) - (BACKGROUND_NICE if made_in_background else 0)
+        processes.set_background(pid, BACKGROUND_NICE if background else 0, shift)
         handle.wake_fd = wake_w
         handle.stderr_inode = os.fstat(err_r).st_ino
         self.track(self._watch(handle, processes.wait_pid(pid)), f"worker-{token}-watch")
@@ -261,8 +264,8 @@ class Supervisor:
             writer.close()
             return
         handle.attach(reader, writer, hello, processes.peer_pid(writer))
-        if handle.background and handle.pid:  # threads started before the first renice
-            processes.set_nice(handle.pid, BACKGROUND_NICE)
+        if handle.background and handle.pid and handle.start_kind == "boot":  # its session exists now
+            processes.set_background(handle.pid, BACKGROUND_NICE)
         self.boot_failures = 0
         log.info("worker %s ready in %.3f s (%s, pid %s)", handle.token, handle.ready_after_s or 0,
                  handle.start_kind, handle.pid)
