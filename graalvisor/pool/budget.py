@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import psutil
 
 from graalvisor.pool.handle import WorkerHandle, WorkerLost
+from graalvisor.pool.processes import process_tree
 from graalvisor.pool.supervisor import Supervisor
 from graalvisor.protocol.messages import Reply
 
@@ -85,15 +86,14 @@ def plan(pss: int, budget: int, workers: list[WorkerUse]) -> Evictions:
 
 
 def tree_pss(pids: list[int]) -> dict[int, int]:
-    """PSS of each pid with its descendants (a booted worker is `unshare` with the JVM below it)."""
+    """PSS of each pid with its descendants (a booted worker is `unshare` with the JVM below it);
+    a pid that is gone is left out."""
     out: dict[int, int] = {}
     for pid in pids:
-        total = 0
-        try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
+        procs = process_tree(pid)
+        if not procs:
             continue
+        total = 0
         for p in procs:
             try:
                 total += int(getattr(p.memory_full_info(), "pss", 0))
@@ -145,7 +145,7 @@ class MemoryBudget:
         gateway = os.getpid()
         sizes = await asyncio.to_thread(tree_pss, [gateway, *(h.pid for h in handles if h.pid)])
         # Restored workers are the gateway's children (it is their subreaper): counted once.
-        own = sizes.get(gateway, 0) - sum(sizes.get(h.pid, 0) for h in handles if h.pid) if handles else 0
+        own = sizes.get(gateway, 0) - sum(sizes.get(h.pid, 0) for h in handles if h.pid)
         per_worker = {h.token: sizes.get(h.pid or 0, 0) for h in handles}
         self.status.pss_bytes = max(own, 0) + sum(per_worker.values())
         decided = plan(self.status.pss_bytes, self.status.budget_bytes, [_use(h, per_worker) for h in handles])

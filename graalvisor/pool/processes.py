@@ -73,6 +73,15 @@ def autogroups_on() -> bool:
         return False
 
 
+def process_tree(pid: int) -> list[psutil.Process]:
+    """``pid`` and its descendants; empty when it is gone."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def set_background(pid: int, nice: int, shift: int = 0) -> int:
     """Weighs the worker ``pid`` (with its descendants) as nice ``nice`` against other workers.
 
@@ -82,11 +91,7 @@ def set_background(pid: int, nice: int, shift: int = 0) -> int:
     (the JIT compiler threads above the call threads) as they are, in a clone's image too.
     Without autogroups every thread's nice moves by ``shift`` instead (relative, so the
     compiler threads stay above the rest). Returns how many autogroups or threads were set."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0
+    procs = process_tree(pid)
     done = 0
     own_session = os.getsid(0)
     groups = autogroups_on()
