@@ -49,6 +49,10 @@ class Config:
     # Invocations a worker runs at once (each on a thread inside Java; JPype releases the GIL
     # there). Guest code is CPU-bound, so a few per core: the rest queue in the gateway.
     worker_threads: int = option(factory=lambda: 4 * _cores(), worker="--threads")
+    # As root, Java priorities become nice values so the JIT compiler threads (MAX_PRIORITY) go
+    # before the interpreted calls they compile for (worker/jvm.py).
+    jit_priority: bool = option(True, flag="--no-jit-priority", inverted=True, worker="--jit-priority",
+                                help="run workers' JIT compiler threads at normal priority, like the calls")
     max_request_bytes: int = option(6 * 1024 * 1024)
     invocation_retention: int = option(10_000)
     boot_timeout_s: float = option(120.0)
@@ -126,7 +130,7 @@ class Config:
         for f in fields(self):
             flag, value = f.metadata.get("worker"), getattr(self, f.name)
             if flag and value is not None:
-                args += [flag, str(value)]
+                args += [flag, str(int(value) if isinstance(value, bool) else value)]
         return args
 
 

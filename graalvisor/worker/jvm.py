@@ -32,7 +32,7 @@ def _is_jdk25(home: Path) -> bool:
     return 'JAVA_VERSION="25' in release.read_text()
 
 
-def jvm_arguments(isolates_dir: Path, heap_mb: int) -> tuple[list[str], list[str]]:
+def jvm_arguments(isolates_dir: Path, heap_mb: int, jit_priority: bool = True) -> tuple[list[str], list[str]]:
     """The JVM options and the class path: polyglot jars on the class path, the Graal compiler
     on the upgrade module path so Truffle uses its optimizing runtime."""
     jar = isolates_jar(isolates_dir)
@@ -56,7 +56,7 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int) -> tuple[list[str], list[str
         "-XX:-UsePerfData",  # no hsperfdata file: smaller snapshots, nothing on disk to restore
         "-Dpolyglot.engine.WarnInterpreterOnly=false",
     ]
-    if os.geteuid() == 0:
+    if jit_priority and os.geteuid() == 0:
         # Java thread priorities become nice values (root only): the JIT compiler threads (Graal's
         # and Truffle's run at MAX_PRIORITY) then go before the calls running in the interpreter
         # they are compiling for, instead of queueing behind them on a busy machine.
@@ -64,9 +64,9 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int) -> tuple[list[str], list[str
     return options, classpath
 
 
-def start_jvm(java_home: Path, isolates_dir: Path, heap_mb: int) -> None:
+def start_jvm(java_home: Path, isolates_dir: Path, heap_mb: int, jit_priority: bool = True) -> None:
     import jpype
 
-    options, classpath = jvm_arguments(isolates_dir, heap_mb)
+    options, classpath = jvm_arguments(isolates_dir, heap_mb, jit_priority)
     jpype.startJVM(str(java_home / "lib" / "server" / "libjvm.so"), *options, classpath=classpath,
                    convertStrings=True)
