@@ -85,8 +85,10 @@ class Config:
                                             "this many calls (0: only POST /functions/{name}/snapshot)")
 
     # The base image's warm-up: the corpus (graalvisor/warmup) runs until the JIT compilers are
-    # quiet, at most this long; 0 warms with a trivial hello per language only.
-    base_warmup_s: float = option(120.0, help="longest the base image's warm-up corpus may run (0: a hello only)")
+    # quiet, at most this long; 0 warms with a trivial hello per language only. A cap, not a
+    # target: on a slow or busy machine a time limit cut the warm-up at 950-2,250 calls, and the
+    # workers restored from the colder images ran the same trace several times slower.
+    base_warmup_s: float = option(600.0, help="longest the base image's warm-up corpus may run (0: a hello only)")
 
     # FastAPI's native OpenTelemetry: off unless asked for, since checking for providers on every
     # request cost about 6 µs of the gateway's CPU here (DESIGN.md, the warm path).

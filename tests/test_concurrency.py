@@ -27,3 +27,22 @@ def test_fifty_concurrent_invocations_across_three_languages(daemon: Daemon, hel
     for fn, i, status, body in asyncio.run(run()):
         assert status == 200, (fn, body)
         assert body["greeting"] == f"hello n{i}", (fn, body)
+
+
+def test_a_burst_of_first_calls_waits_for_the_first_to_answer(daemon: Daemon) -> None:
+    """A version new to the workers runs one call at a time until one has answered: the rest of a
+    burst of first calls start after it, where it is loaded, instead of beside it in the interpreter."""
+    code = ("function main(p) { const start = Date.now(); let x = 0;"
+            " while (Date.now() - start < 300) { x += Math.sqrt(x + 1); }"
+            " return {start: start, end: Date.now()}; }")
+    with daemon.client() as c:
+        deploy(c, "c-burst", js_upload(code))
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=daemon.url, timeout=120, auth=daemon.auth()) as c:
+            return await asyncio.gather(*(c.post("/invoke/c-burst", json={}) for _ in range(3)))
+
+    responses = asyncio.run(run())
+    assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
+    first, *rest = sorted((r.json() for r in responses), key=lambda b: b["end"])
+    assert all(b["start"] >= first["end"] for b in rest), (first, rest)

@@ -50,6 +50,7 @@ class WorkerHandle:
         self.inflight = 0  # written by placement only
         self.version_inflight: dict[str, int] = {}  # per version key, written by placement only
         self.version_used: dict[str, float] = {}  # version key -> its last call here (loop time)
+        self.version_done: dict[str, int] = {}  # version key -> calls it answered here, by placement only
         self.deployed_at_hello: list[str] = []
         self.loaded: dict[str, asyncio.Future[Reply]] = {}
         self.spawned_at = time.monotonic()

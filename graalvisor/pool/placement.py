@@ -1,5 +1,6 @@
-"""Which worker runs a call: the least busy ready worker, preferring one that holds the version;
-more workers when every one is saturated; extras stopped once idle past the keep-alive.
+"""Which worker runs a call: a ready worker that holds the version while one has a free slot, else
+the least busy; more workers when every one is saturated; extras stopped once idle past the
+keep-alive.
 
 The sole writer of a worker's ``inflight`` count and of what it has ``loaded``.
 """
@@ -22,8 +23,11 @@ log = logging.getLogger("graalvisor.pool")
 
 # Builds what a worker loads for a version key (from the registry: a disk read, maybe an unzip).
 SpecFor = Callable[[str], Awaitable[dict[str, Any]]]
-# A cold load costs far more than a queued warm call: count it as this many calls in flight.
-LOAD_PENALTY = 2
+# Calls answered after which a version runs in a worker as often at once as slots allow.
+RAMPED = 1 << 16
+# A caller held back by a version's ramp goes ahead after this long anyway (half its queue timeout
+# at most), so the ramp alone never fails a call; a first call that slow is itself the cost.
+RAMP_PATIENCE_S = 10.0
 
 
 class Placement:
@@ -42,16 +46,28 @@ class Placement:
         supervisor.on_change = self._wake_all
 
     async def acquire(self, key: str, timeout: float) -> WorkerHandle:
-        """The ready worker with the least work, preferring one that has ``key`` loaded. A worker
-        runs at most ``worker_threads`` invocations at once: guest code cannot block on I/O, so
-        more than a few per core only thrash. Past that, callers wait here, not in a worker.
+        """The least busy ready worker that has ``key`` loaded, while one has a free slot; else the
+        least busy one. A worker runs at most ``worker_threads`` invocations at once: guest code
+        cannot block on I/O, so more than a few per core only thrash. Past that, callers wait
+        here, not in a worker.
+
+        A version stays on the workers that hold it: its compiled code lives in their JVMs, and
+        on another worker it would run interpreted, be compiled a second time and hold a second
+        set of isolates. Busier is no slower there: every worker shares the same cores.
 
         Slots are shared fairly between versions: while other versions wait, a version holding
         its share of all slots (or more) waits too, so one function's burst cannot take every
-        slot from the rest."""
+        slot from the rest.
+
+        A version new to a worker ramps up there: one call at a time until one has answered,
+        then one more at once per call answered. Its first calls run in the Truffle interpreter
+        (10-100x its compiled speed); four of them at once take four times the CPU from everyone,
+        the compiler included, and stay interpreted the longer for it. Held back, the next call
+        finds the code compiled, or further on."""
         sup = self.supervisor
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        patience = loop.time() + min(RAMP_PATIENCE_S, timeout / 2)
         cap = self.config.worker_threads
         self._waiting[key] = self._waiting.get(key, 0) + 1
         passes = 0  # how many more waiters a free slot this caller may not use can be handed to
@@ -61,10 +77,17 @@ class Placement:
                     raise NoWorker(sup.halted_reason)
                 ready = [w for w in sup.ready_workers() if w.role != "retiring"]
                 free = [w for w in ready if w.inflight < cap]
+                ramping = False
                 if free and not self._over_share(key, len(ready) * cap):
-                    best = min(free, key=lambda w: w.inflight + (0 if key in w.loaded else LOAD_PENALTY))
-                    self._take(best, key)
-                    return best
+                    # Placed but not loaded yet holds it too: the load follows the placement.
+                    holders = [w for w in free if key in w.loaded or key in w.version_inflight]
+                    ramped = [w for w in holders if _ramp_room(w, key) or loop.time() >= patience]
+                    if ramped or not holders:
+                        # A new version goes where the least runs, then where the fewest are loaded.
+                        best = min(ramped or free, key=lambda w: (w.inflight, len(w.loaded)))
+                        self._take(best, key)
+                        return best
+                    ramping = True
                 if free and passes > 0:
                     self._wake_one(passes - 1)  # over its share: the next in line may use the slot
                 if (not free and ready and not self._scaling and len(sup.workers) < self.config.max_workers
@@ -74,14 +97,20 @@ class Placement:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise NoWorker(f"no worker had a free slot within {timeout:.0f} s (all {len(sup.workers)} busy)")
+                if ramping:  # held back by the ramp alone: look again once patience is out
+                    remaining = min(remaining, max(patience - loop.time(), 0.001))
                 passes = await self._wait_turn(key, remaining)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 del self._waiting[key]
 
-    def release(self, handle: WorkerHandle, key: str) -> None:
+    def release(self, handle: WorkerHandle, key: str, answered: bool = True) -> None:
+        """Gives a slot back; ``answered`` is false where no call of the version ran (a deploy's
+        load), which does not count towards its ramp."""
         handle.inflight -= 1
+        if answered:
+            handle.version_done[key] = min(handle.version_done.get(key, 0) + 1, RAMPED)
         handle.version_inflight[key] -= 1
         if not handle.version_inflight[key]:
             del handle.version_inflight[key]
@@ -183,6 +212,7 @@ class Placement:
         """Unloads versions from every worker (an update or a delete made them unreachable)."""
         for handle in self.supervisor.ready_workers():
             for key in keys:
+                handle.version_done.pop(key, None)
                 if handle.loaded.pop(key, None) is not None:
                     handle.send(Op.UNDEPLOY, key=key)
 
@@ -194,6 +224,7 @@ class Placement:
         for key in dropped:
             del handle.loaded[key]
             handle.version_used.pop(key, None)
+            handle.version_done.pop(key, None)
         for key in dropped[:-1]:
             handle.send(Op.UNDEPLOY, key=key)
         return dropped, handle.request(Op.UNDEPLOY, key=dropped[-1], shrink=True) if dropped else None
@@ -228,6 +259,7 @@ class Placement:
             loaded: asyncio.Future[Reply] = loop.create_future()
             loaded.set_result(Reply(ok=True))
             handle.loaded.setdefault(key, loaded)
+            handle.version_done[key] = RAMPED  # compiled in the image: no ramp
 
     async def _scale_out(self, key: str) -> None:
         """One more worker for the function that found every worker busy: restored from that
@@ -239,3 +271,8 @@ class Placement:
             log.warning("scale-out failed: %s", e)
         finally:
             self._scaling = False
+
+
+def _ramp_room(handle: WorkerHandle, key: str) -> bool:
+    """Whether ``handle`` may run one more call of ``key``: as many at once as it answered, plus one."""
+    return handle.version_inflight.get(key, 0) <= handle.version_done.get(key, 0)

@@ -70,8 +70,8 @@ class Pool:
     async def acquire(self, key: str, timeout: float) -> WorkerHandle:
         return await self.placement.acquire(key, timeout)
 
-    def release(self, handle: WorkerHandle, key: str) -> None:
-        self.placement.release(handle, key)
+    def release(self, handle: WorkerHandle, key: str, answered: bool = True) -> None:
+        self.placement.release(handle, key, answered)
 
     async def fresh_worker(self, how: str, key: str) -> WorkerHandle:
         return await self.placement.fresh_worker(how, key)

@@ -78,7 +78,7 @@ class Scheduler:
         try:
             return await self.pool.ensure_loaded(handle, spec["key"], spec)
         finally:
-            self.pool.release(handle, spec["key"])
+            self.pool.release(handle, spec["key"], answered=False)  # loaded, never called: still ramps
 
     def forget(self, name: str) -> None:
         """A deleted function's queue state goes with it."""

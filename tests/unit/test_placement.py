@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from graalvisor.config import Config
+from graalvisor.pool import placement as placement_module
 from graalvisor.pool.handle import NoWorker, WorkerHandle
-from graalvisor.pool.placement import Placement
+from graalvisor.pool.placement import RAMPED, Placement
 from graalvisor.pool.snapshots import Snapshot
 from graalvisor.pool.supervisor import Supervisor
 from graalvisor.protocol.messages import Reply
@@ -39,10 +40,12 @@ def ready_handle(token: str, role: str = "member") -> WorkerHandle:
     return handle
 
 
-def loaded(handle: WorkerHandle, key: str) -> None:
+def loaded(handle: WorkerHandle, key: str, answered: int = RAMPED) -> None:
+    """``handle`` holds ``key``, and has answered that many calls of it (by default: past its ramp)."""
     future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
     future.set_result(Reply(ok=True))
     handle.loaded[key] = future
+    handle.version_done[key] = answered
 
 
 def placement(handles: list[WorkerHandle], tmp_path: Path, threads: int = 2, max_workers: int = 2,
@@ -63,9 +66,87 @@ def test_prefers_a_worker_that_holds_the_version(tmp_path: Path) -> None:
         p, _ = placement([a, b], tmp_path)
         assert await p.acquire("f@1", 1) is b
         assert b.inflight == 1
-        # b now has one call in flight; a cold load on a still counts as more work
+        # b is busier, but a would run f interpreted and compile it again: b while it has a slot
         assert await p.acquire("f@1", 1) is b
         assert await p.acquire("f@1", 1) is a  # b is at its cap of 2
+
+    asyncio.run(main())
+
+
+def test_a_version_stays_on_its_busy_holder_while_it_has_a_slot(tmp_path: Path) -> None:
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        loaded(b, "f@1")
+        b.inflight = 3
+        p, _ = placement([a, b], tmp_path, threads=4)
+        assert await p.acquire("f@1", 1) is b
+        assert await p.acquire("f@1", 1) is a  # b is full: only now does f spread
+
+    asyncio.run(main())
+
+
+def test_a_version_new_to_a_worker_runs_one_call_at_a_time_there_until_one_answers(tmp_path: Path) -> None:
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        p, _ = placement([a, b], tmp_path, threads=4)
+        first = await p.acquire("f@1", 1)  # placed; its load has not begun
+        second = asyncio.ensure_future(p.acquire("f@1", 5))
+        await asyncio.sleep(0.05)
+        # neither the holder (ramping) nor the other worker (it would run f interpreted too)
+        assert not second.done()
+        p.release(first, "f@1")
+        assert await second is first
+        third = await p.acquire("f@1", 1)  # one answered: two at once
+        assert third is first and first.version_inflight["f@1"] == 2
+        fourth = asyncio.ensure_future(p.acquire("f@1", 5))
+        await asyncio.sleep(0.05)
+        assert not fourth.done()
+        p.release(first, "f@1")
+        assert await fourth is first
+
+    asyncio.run(main())
+
+
+def test_a_deploys_load_is_not_an_answered_call(tmp_path: Path) -> None:
+    async def main() -> None:
+        a = ready_handle("a")
+        p, _ = placement([a], tmp_path, threads=4)
+        assert await p.acquire("f@1", 1) is a
+        p.release(a, "f@1", answered=False)  # the deploy-time check loaded it; nothing ran
+        assert await p.acquire("f@1", 1) is a
+        second = asyncio.ensure_future(p.acquire("f@1", 5))
+        await asyncio.sleep(0.05)
+        assert not second.done()  # still one at a time
+        p.release(a, "f@1")
+        assert await second is a
+
+    asyncio.run(main())
+
+
+def test_a_caller_held_back_by_the_ramp_goes_ahead_after_its_patience(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(placement_module, "RAMP_PATIENCE_S", 0.1)
+
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        loaded(a, "f@1", answered=0)
+        p, _ = placement([a, b], tmp_path, threads=4)
+        assert await p.acquire("f@1", 1) is a
+        t0 = asyncio.get_running_loop().time()
+        assert await p.acquire("f@1", 5) is a  # no release came: patience ran out
+        assert asyncio.get_running_loop().time() - t0 >= 0.09
+
+    asyncio.run(main())
+
+
+def test_a_new_version_goes_where_fewest_are_loaded(tmp_path: Path) -> None:
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        loaded(a, "f@1")
+        loaded(a, "g@1")
+        loaded(b, "f@1")
+        p, _ = placement([a, b], tmp_path)
+        assert await p.acquire("h@1", 1) is b  # both idle: b compiles fewer versions
 
     asyncio.run(main())
 
