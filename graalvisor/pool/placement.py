@@ -23,6 +23,8 @@ log = logging.getLogger("graalvisor.pool")
 
 # Builds what a worker loads for a version key (from the registry: a disk read, maybe an unzip).
 SpecFor = Callable[[str], Awaitable[dict[str, Any]]]
+# Calls of a version new to a worker it may run at once before one has answered.
+RAMP_FIRST = 2
 # Calls answered after which a version runs in a worker as often at once as slots allow.
 RAMPED = 1 << 16
 # A caller held back by a version's ramp goes ahead after this long anyway (half its queue timeout
@@ -59,11 +61,12 @@ class Placement:
         its share of all slots (or more) waits too, so one function's burst cannot take every
         slot from the rest.
 
-        A version new to a worker ramps up there: one call at a time until one has answered,
-        then one more at once per call answered. Its first calls run in the Truffle interpreter
-        (10-100x its compiled speed); four of them at once take four times the CPU from everyone,
-        the compiler included, and stay interpreted the longer for it. Held back, the next call
-        finds the code compiled, or further on."""
+        A version new to a worker ramps up there: two calls at once until one has answered, then
+        one more per call answered. Its first calls run in the Truffle interpreter (10-100x its
+        compiled speed); eight of them at once take eight times the CPU from everyone, the
+        compiler included, and stay interpreted the longer for it. Held back, the next call finds
+        the code compiled, or further on. (Two, not one: two calls feed the profiles that trigger
+        compilation twice as fast, and measured faster.)"""
         sup = self.supervisor
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -274,5 +277,5 @@ class Placement:
 
 
 def _ramp_room(handle: WorkerHandle, key: str) -> bool:
-    """Whether ``handle`` may run one more call of ``key``: as many at once as it answered, plus one."""
-    return handle.version_inflight.get(key, 0) <= handle.version_done.get(key, 0)
+    """Whether ``handle`` may run one more call of ``key``: RAMP_FIRST, plus one per call answered."""
+    return handle.version_inflight.get(key, 0) < RAMP_FIRST + handle.version_done.get(key, 0)

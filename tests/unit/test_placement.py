@@ -85,24 +85,25 @@ def test_a_version_stays_on_its_busy_holder_while_it_has_a_slot(tmp_path: Path) 
     asyncio.run(main())
 
 
-def test_a_version_new_to_a_worker_runs_one_call_at_a_time_there_until_one_answers(tmp_path: Path) -> None:
+def test_a_version_new_to_a_worker_runs_two_calls_at_once_there_until_one_answers(tmp_path: Path) -> None:
     async def main() -> None:
         a, b = ready_handle("a"), ready_handle("b")
-        p, _ = placement([a, b], tmp_path, threads=4)
+        p, _ = placement([a, b], tmp_path, threads=8)
         first = await p.acquire("f@1", 1)  # placed; its load has not begun
-        second = asyncio.ensure_future(p.acquire("f@1", 5))
+        assert await p.acquire("f@1", 1) is first
+        third = asyncio.ensure_future(p.acquire("f@1", 5))
         await asyncio.sleep(0.05)
         # neither the holder (ramping) nor the other worker (it would run f interpreted too)
-        assert not second.done()
+        assert not third.done()
         p.release(first, "f@1")
-        assert await second is first
-        third = await p.acquire("f@1", 1)  # one answered: two at once
-        assert third is first and first.version_inflight["f@1"] == 2
-        fourth = asyncio.ensure_future(p.acquire("f@1", 5))
+        assert await third is first
+        assert await p.acquire("f@1", 1) is first  # one answered: three at once
+        assert first.version_inflight["f@1"] == 3
+        fifth = asyncio.ensure_future(p.acquire("f@1", 5))
         await asyncio.sleep(0.05)
-        assert not fourth.done()
+        assert not fifth.done()
         p.release(first, "f@1")
-        assert await fourth is first
+        assert await fifth is first
 
     asyncio.run(main())
 
@@ -114,11 +115,12 @@ def test_a_deploys_load_is_not_an_answered_call(tmp_path: Path) -> None:
         assert await p.acquire("f@1", 1) is a
         p.release(a, "f@1", answered=False)  # the deploy-time check loaded it; nothing ran
         assert await p.acquire("f@1", 1) is a
-        second = asyncio.ensure_future(p.acquire("f@1", 5))
+        assert await p.acquire("f@1", 1) is a
+        third = asyncio.ensure_future(p.acquire("f@1", 5))
         await asyncio.sleep(0.05)
-        assert not second.done()  # still one at a time
+        assert not third.done()  # still two at a time
         p.release(a, "f@1")
-        assert await second is a
+        assert await third is a
 
     asyncio.run(main())
 
@@ -131,6 +133,7 @@ def test_a_caller_held_back_by_the_ramp_goes_ahead_after_its_patience(tmp_path: 
         a, b = ready_handle("a"), ready_handle("b")
         loaded(a, "f@1", answered=0)
         p, _ = placement([a, b], tmp_path, threads=4)
+        assert await p.acquire("f@1", 1) is a
         assert await p.acquire("f@1", 1) is a
         t0 = asyncio.get_running_loop().time()
         assert await p.acquire("f@1", 5) is a  # no release came: patience ran out
