@@ -65,8 +65,8 @@ class Placement:
         one more per call answered. Its first calls run in the Truffle interpreter (10-100x its
         compiled speed); eight of them at once take eight times the CPU from everyone, the
         compiler included, and stay interpreted the longer for it. Held back, the next call finds
-        the code compiled, or further on. (Two, not one: two calls feed the profiles that trigger
-        compilation twice as fast, and measured faster.)"""
+        the code compiled, or further on. Two, not one: one at a time measured slower
+        (`bench.firstburst`, DESIGN.md)."""
         sup = self.supervisor
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
