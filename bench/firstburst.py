@@ -23,7 +23,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.coldcall import settle
+from bench.coldcall import settle, timed_call
 from bench.replay.suite import BY_NAME, deploy_body
 from graalvisor.launcher import Daemon, running_daemon
 
@@ -44,13 +44,10 @@ def burst(daemon: Daemon, spec: str, callers: int, calls: int) -> str:
 
     def one(_: int) -> None:
         with daemon.client(timeout=300) as client:
-            sent = time.perf_counter()
-            response = client.post(f"/invoke/{name}", json={"n": int(n)})
-            ms = (time.perf_counter() - sent) * 1000
-        if response.status_code != 200:
-            raise SystemExit(f"{name}: {response.status_code} {response.text[:300]}")
+            sent = time.perf_counter() - t0
+            ms, _response = timed_call(client, name, {"n": int(n)})
         with lock:
-            latencies.append((sent - t0, ms))
+            latencies.append((sent, ms))
 
     with ThreadPoolExecutor(callers) as pool:
         list(pool.map(one, range(calls)))

@@ -91,11 +91,12 @@ def set_background(pid: int, nice: int, shift: int = 0) -> int:
     (the JIT compiler threads above the call threads) as they are, in a clone's image too.
     Without autogroups every thread's nice moves by ``shift`` instead (relative, so the
     compiler threads stay above the rest). Returns how many autogroups or threads were set."""
-    procs = process_tree(pid)
+    groups = autogroups_on()
+    if not groups and not shift:
+        return 0  # no autogroup to weigh and no thread to move
     done = 0
     own_session = os.getsid(0)
-    groups = autogroups_on()
-    for proc in procs:
+    for proc in process_tree(pid):
         try:
             if groups:
                 if os.getsid(proc.pid) == proc.pid != own_session:  # a session leader: its group
@@ -106,8 +107,6 @@ def set_background(pid: int, nice: int, shift: int = 0) -> int:
         except OSError:  # gone, or not allowed
             continue
         for tid in tids:
-            if not shift:
-                break
             try:
                 now = os.getpriority(os.PRIO_PROCESS, tid)
                 os.setpriority(os.PRIO_PROCESS, tid, max(-20, min(19, now + shift)))

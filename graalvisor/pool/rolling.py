@@ -5,13 +5,13 @@ it compiled from its start.
 A version joins when it is deployed with warm-up params, or (with `--compile-after-calls N`) once
 it has answered N calls (the last one's params are replayed: a guest's sandbox has no I/O, so a
 replay touches nothing outside the template). Versions wait in a queue; one template at a time
-restores the newest image, drops the versions no longer served, loads and warms the waiting ones, and is dumped as the
-next generation, and the older generation goes. Workers started from then on (scale-outs,
-replacements, restarts) are clones of it. Members are swapped for clones of it only when it holds
-a version compiled at its deploy's request: a member that has been serving is warmer for its own
-traffic than any template, and swapping it throws that away (on the 40-function trace, swapping
-at every generation made p99 27.4 s; keeping members, 5.9 s; with no automatic compilation either,
-2.9 s: DESIGN.md).
+restores the newest image, drops the versions no longer served, loads and warms the waiting
+ones, and is dumped as the next generation, and the older generation goes. Workers started from
+then on (scale-outs, replacements, restarts) are clones of it. Members are swapped for clones of
+it only when it holds a version compiled at its deploy's request: a member that has been serving
+is warmer for its own traffic than any template, and swapping it throws that away (on the
+40-function trace, swapping at every generation made p99 27.4 s; keeping members, 5.9 s; with no
+automatic compilation either, 2.9 s: DESIGN.md).
 """
 
 from __future__ import annotations
