@@ -14,18 +14,16 @@ from pathlib import Path
 
 import psutil
 
+from graalvisor.pool.processes import process_tree
+
 
 def tree(root: int, extra: Callable[[], list[int]] | None = None) -> list[psutil.Process]:
     """root, its descendants, and any extra pids (with theirs): e.g. CRIU-restored workers reparented away."""
     seen: dict[int, psutil.Process] = {}
     pids = [root, *(extra() if extra else [])]
     for pid in pids:
-        try:
-            p = psutil.Process(pid)
-            for q in [p, *p.children(recursive=True)]:
-                seen[q.pid] = q
-        except psutil.NoSuchProcess:
-            continue
+        for q in process_tree(pid):
+            seen[q.pid] = q
     return list(seen.values())
 
 
