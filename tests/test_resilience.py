@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.support import Daemon, deploy, java_upload, js_upload, run_daemon
+from tests.support import Daemon, deploy, java_upload, js_upload, python_upload, run_daemon
 
 
 def test_kill_9_of_a_worker_gives_clear_errors_then_service_resumes(daemon: Daemon) -> None:
@@ -100,3 +100,29 @@ def test_memory_budget_evicts_idle_versions_and_loses_none(data_root: Path, hell
             assert c.post(f"/invoke/{name}", json={"x": -i}).json() == {"i": i, "x": -i}
         assert c.post("/invoke/m-java", json={"name": "b"}).json() == {"greeting": "hello b"}
         assert c.get("/functions").json()["functions"] and len(c.get("/functions").json()["functions"]) == 4
+
+
+def test_a_deploy_checks_the_code_and_leaves_no_isolate_behind(data_root: Path, hello_jar: bytes) -> None:
+    """Most functions are called rarely: the deploy-time check loads a version and unloads it
+    again, so only called versions hold isolates; the same code deployed again keeps its loaded
+    copy, and code that does not load is refused with nothing left loaded."""
+    def loaded(c: httpx.Client) -> int:
+        return sum(w["functions_loaded"] for w in c.get("/healthz").json()["workers"])
+
+    with run_daemon(data_root / "unloaded", workers=1, extra=["--no-snapshots"]) as d, d.client() as c:
+        d.wait_healthy(workers=1)
+        js = js_upload("function main(p){ return {js: p.x}; }")
+        deploy(c, "u-js", js)
+        deploy(c, "u-py", python_upload("def main(a):\n    return {'py': a['x']}\n"))
+        deploy(c, "u-java", java_upload(hello_jar, "t.Hello"))
+        assert loaded(c) == 0
+        assert c.post("/invoke/u-js", json={"x": 1}).json() == {"js": 1}
+        assert c.post("/invoke/u-py", json={"x": 2}).json() == {"py": 2}
+        assert c.post("/invoke/u-java", json={"name": "a"}).json() == {"greeting": "hello a"}
+        assert loaded(c) == 3
+        deploy(c, "u-js", js, status=200)  # the same code: the version a call loaded stays
+        assert loaded(c) == 3
+        r = c.put("/functions/u-bad", json=python_upload("def main(a):\n    return {"))
+        assert r.status_code == 400 and "does not load" in r.json()["error"], r.text
+        assert loaded(c) == 3
+        assert c.post("/invoke/u-js", json={"x": 3}).json() == {"js": 3}

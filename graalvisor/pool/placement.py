@@ -219,18 +219,24 @@ class Placement:
                 if handle.loaded.pop(key, None) is not None:
                     handle.send(Op.UNDEPLOY, key=key)
 
-    def unload_idle(self, handle: WorkerHandle, keys: list[str]) -> tuple[list[str], Awaitable[Reply] | None]:
-        """Unloads the versions of ``keys`` that ``handle`` holds and runs no call of (the memory
-        budget); the last one unloaded asks the worker to collect and give its heap back."""
+    def unload_idle(self, handle: WorkerHandle, keys: list[str],
+                    shrink: bool = True) -> tuple[list[str], Awaitable[Reply] | None]:
+        """Unloads the versions of ``keys`` that ``handle`` holds and runs no call of; with
+        ``shrink`` (the memory budget) the last one unloaded asks the worker to collect and give
+        its heap back, and the reply to that comes back."""
         dropped = [k for k in keys if not handle.version_inflight.get(k) and k in handle.loaded
                    and handle.loaded[k].done()]
         for key in dropped:
             del handle.loaded[key]
             handle.version_used.pop(key, None)
             handle.version_done.pop(key, None)
+        if not shrink or not dropped:
+            for key in dropped:
+                handle.send(Op.UNDEPLOY, key=key)
+            return dropped, None
         for key in dropped[:-1]:
             handle.send(Op.UNDEPLOY, key=key)
-        return dropped, handle.request(Op.UNDEPLOY, key=dropped[-1], shrink=True) if dropped else None
+        return dropped, handle.request(Op.UNDEPLOY, key=dropped[-1], shrink=True)
 
     async def reap_idle(self) -> None:
         """Extra workers idle past the keep-alive are stopped."""

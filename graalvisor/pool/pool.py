@@ -79,6 +79,10 @@ class Pool:
     async def ensure_loaded(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None = None) -> Reply:
         return await self.placement.ensure_loaded(handle, key, spec)
 
+    def unload(self, handle: WorkerHandle, key: str) -> None:
+        """Drops a version from a worker unless a call of it is running there."""
+        self.placement.unload_idle(handle, [key], shrink=False)
+
     def kill(self, handle: WorkerHandle, reason: str) -> None:
         self.supervisor.kill(handle, reason)
 
