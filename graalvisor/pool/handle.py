@@ -53,6 +53,7 @@ class WorkerHandle:
         self.version_done: dict[str, int] = {}  # version key -> calls it answered here, by placement only
         self.deployed_at_hello: list[str] = []
         self.loaded: dict[str, asyncio.Future[Reply]] = {}
+        self.unloading: dict[str, asyncio.Future[Reply]] = {}  # undeploys sent, not yet answered
         self.spawned_at = time.monotonic()
         self.ready_after_s: float | None = None
         self._writer: asyncio.StreamWriter | None = None

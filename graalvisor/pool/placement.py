@@ -217,7 +217,7 @@ class Placement:
             for key in keys:
                 handle.version_done.pop(key, None)
                 if handle.loaded.pop(key, None) is not None:
-                    handle.send(Op.UNDEPLOY, key=key)
+                    self._undeploy(handle, key)
 
     def unload_idle(self, handle: WorkerHandle, keys: list[str],
                     shrink: bool = True) -> tuple[list[str], Awaitable[Reply] | None]:
@@ -230,13 +230,24 @@ class Placement:
             del handle.loaded[key]
             handle.version_used.pop(key, None)
             handle.version_done.pop(key, None)
-        if not shrink or not dropped:
-            for key in dropped:
-                handle.send(Op.UNDEPLOY, key=key)
-            return dropped, None
-        for key in dropped[:-1]:
-            handle.send(Op.UNDEPLOY, key=key)
-        return dropped, handle.request(Op.UNDEPLOY, key=dropped[-1], shrink=True)
+        replies = [self._undeploy(handle, key, shrink and key == dropped[-1]) for key in dropped]
+        return dropped, replies[-1] if shrink and replies else None
+
+    def _undeploy(self, handle: WorkerHandle, key: str, shrink: bool = False) -> asyncio.Future[Reply]:
+        """Unloads ``key`` in the worker. A later load of it there waits for this one's answer:
+        the worker runs requests on several threads, so a deploy sent after could run first
+        and then be undone."""
+        future = asyncio.ensure_future(handle.request(Op.UNDEPLOY, key=key, shrink=shrink))
+        handle.unloading[key] = future
+
+        def done(f: asyncio.Future[Reply]) -> None:
+            if handle.unloading.get(key) is f:
+                del handle.unloading[key]
+            if not f.cancelled():
+                f.exception()  # a worker lost meanwhile: nothing to unload any more
+
+        future.add_done_callback(done)
+        return future
 
     async def reap_idle(self) -> None:
         """Extra workers idle past the keep-alive are stopped."""
@@ -259,6 +270,9 @@ class Placement:
         handle.last_used = handle.version_used[key] = asyncio.get_running_loop().time()
 
     async def _load(self, handle: WorkerHandle, key: str, spec: dict[str, Any] | None) -> Reply:
+        unloading = handle.unloading.get(key)
+        if unloading is not None:
+            await asyncio.wait([unloading])  # its outcome is the undeploy's business, not this load's
         return await handle.request(Op.DEPLOY, spec=spec if spec is not None else await self.spec_for(key))
 
     def _seed(self, handle: WorkerHandle) -> None:

@@ -14,7 +14,7 @@ from graalvisor.pool.handle import NoWorker, WorkerHandle
 from graalvisor.pool.placement import RAMPED, Placement
 from graalvisor.pool.snapshots import Snapshot
 from graalvisor.pool.supervisor import Supervisor
-from graalvisor.protocol.messages import Reply
+from graalvisor.protocol.messages import Op, Reply
 
 
 class FakeSupervisor(Supervisor):
@@ -242,12 +242,30 @@ def test_forget_unloads_everywhere(tmp_path: Path) -> None:
         loaded(a, "f@1")
         loaded(b, "f@1")
         p, _ = placement([a, b], tmp_path)
-        sent: list[tuple[Any, dict[str, Any]]] = []
+        sent: list[tuple[str, Any, dict[str, Any]]] = []
+        undeployed = asyncio.Event()
+
+        def recorder(token: str) -> Any:
+            async def request(op: Any, **f: Any) -> Reply:
+                sent.append((token, op, f))
+                if op == Op.UNDEPLOY:
+                    await undeployed.wait()  # the worker has not answered the unload yet
+                return Reply.success()
+            return request
+
         for h in (a, b):
-            h.send = lambda op, **f: sent.append((op, f))  # type: ignore[method-assign]
+            h.request = recorder(h.token)  # type: ignore[method-assign]
         p.forget(["f@1"])
         assert "f@1" not in a.loaded and "f@1" not in b.loaded
-        assert [f for _, f in sent] == [{"key": "f@1"}, {"key": "f@1"}]
+        # A call loads it again on a: its deploy waits for the unload's answer, since the worker
+        # runs requests on several threads and could otherwise run the deploy first.
+        load = asyncio.ensure_future(p.ensure_loaded(a, "f@1", {"key": "f@1"}))
+        await asyncio.sleep(0.05)
+        assert [(t, op) for t, op, _ in sent] == [("a", Op.UNDEPLOY), ("b", Op.UNDEPLOY)]
+        undeployed.set()
+        assert (await load).ok
+        assert [(t, op) for t, op, _ in sent][2:] == [("a", Op.DEPLOY)]
+        assert sent[0][2] == {"key": "f@1", "shrink": False}
 
     asyncio.run(main())
 
