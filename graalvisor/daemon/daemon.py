@@ -84,9 +84,9 @@ class Daemon:
 
     async def deploy(self, name: str, language: str, config: FunctionConfig, data: bytes,
                      warmup_params: bytes | None = None) -> tuple[FunctionVersion, bool]:
-        """Stores the artifact, checks it (JS and Java: loaded in a worker; Python: parsed here,
-        see domain.pycheck), and only then records the new version: code that fails the check
-        never becomes the latest.
+        """Stores the artifact, checks it (loaded in a worker; Python parsed here when the
+        gateway's parser can read it, see domain.pycheck), and only then records the new
+        version: code that fails the check never becomes the latest.
         With ``warmup_params`` a JS or Python version is compiled into the rolling image before
         its first call (else once it has answered a few calls, with the last one's params)."""
         await asyncio.to_thread(artifacts.check, language, data)  # may unzip: off the event loop
@@ -99,9 +99,9 @@ class Daemon:
             key = worker_key(name, sha256, config.load_settings(), entrypoint)
             spec = await asyncio.to_thread(artifacts.load_spec, key, language, entrypoint, config.isolation,
                                            config.env, data, self.code.path(sha256))
-            if language == "python":  # a GraalPy context would cost the worker seconds of JIT
-                await asyncio.to_thread(pycheck.check, entrypoint, spec.get("source"), spec.get("files"))
-            else:
+            # Python is parsed here where it can be: a GraalPy context costs a worker seconds of JIT.
+            if language != "python" or not await asyncio.to_thread(
+                    pycheck.check, entrypoint, spec.get("source"), spec.get("files")):
                 await self._check_in_a_worker(spec)
             version = await asyncio.to_thread(self.registry.add_version, name, language, entrypoint, sha256,
                                               len(data), artifacts.is_archive(data), settings)

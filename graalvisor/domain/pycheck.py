@@ -4,9 +4,11 @@ Every new GraalPy context runs the standard library's module code afresh (that c
 shared between contexts), and the JIT compiles its hot parts again in each one: seconds of
 compilation that queue ahead of every other function's in that worker's JVM. Ten Python
 deploys made a never-seen JS function's first call ten times slower (DESIGN.md, "The deploy-time
-check"). So a Python upload is checked here, in the gateway's CPython (the same language
-version as GraalPy's): its syntax, that its module binds the entrypoint, and that what it
-imports unconditionally at top level exists. What only running the module can show (an exception in its
+check"). So a Python upload is parsed here, by the gateway's CPython: that its module binds the
+entrypoint, and that what it imports unconditionally at top level exists. GraalPy 25 speaks
+Python 3.12 and the gateway may run 3.11, so code this parser refuses is loaded in a worker
+instead, whose GraalPy gives the authoritative syntax error and its line (rare: a deploy with a
+syntax error, or 3.12-only syntax). What only running the module can show (an exception in its
 top-level code) is reported by the first call, as OpenWhisk and Lambda report a failed init.
 """
 
@@ -25,14 +27,17 @@ AVAILABLE = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_na
 DYNAMIC = frozenset({"globals", "exec", "eval", "setattr", "vars", "__import__", "importlib"})
 
 
-def check(entrypoint: str, source: str | None = None, files: dict[str, str] | None = None) -> None:
-    """Raises Invalid (a 400) for code that could not load: a syntax error in any of its
-    Python files, an entrypoint the module never binds, a top-level import of a module that is
-    neither in the runtime nor in the upload."""
-    main_file, main_source = ("__main__.py", (files or {}).get("__main__.py", "")) if files is not None \
-        else ("<source>", source or "")
-    trees = {name: _parse(name, text) for name, text in (files or {}).items() if name.endswith(".py")}
-    tree = trees.get(main_file) or _parse(main_file, main_source)
+def check(entrypoint: str, source: str | None = None, files: dict[str, str] | None = None) -> bool:
+    """Raises Invalid (a 400) for code that could not load: an entrypoint the module never
+    binds, a top-level import of a module that is neither in the runtime nor in the upload.
+    False when this parser cannot read one of its Python files: a worker must check it."""
+    texts = {name: text for name, text in (files or {}).items() if name.endswith(".py")} if files is not None \
+        else {"__main__.py": source or ""}
+    try:
+        trees = {name: ast.parse(text, filename=name) for name, text in texts.items()}
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte
+        return False
+    tree = trees["__main__.py"]
     provided = {name.split("/", 1)[0].removesuffix(".py") for name in (files or {})}
     statements = list(_module_level(tree.body))
     bound = set().union(*(_bindings(s) for s in statements)) if statements else set()
@@ -48,17 +53,7 @@ def check(entrypoint: str, source: str | None = None, files: dict[str, str] | No
                 raise Invalid(f"the code does not load: ModuleNotFoundError: No module named '{module}' (line "
                               f"{statement.lineno}); the runtime has the standard library only: bundle pure-Python "
                               "packages in a zip", type="ModuleNotFoundError", line=statement.lineno)
-
-
-def _parse(name: str, text: str) -> ast.Module:
-    try:
-        return ast.parse(text, filename=name)
-    except SyntaxError as e:
-        where = f"{name}, line {e.lineno}" if name != "<source>" else f"line {e.lineno}"
-        raise Invalid(f"the code does not load: SyntaxError: {e.msg} ({where})", type="SyntaxError",
-                      line=e.lineno or 0) from None
-    except ValueError as e:  # a NUL byte in the source
-        raise Invalid(f"the code does not load: {e}", type="SyntaxError", line=0) from None
+    return True
 
 
 def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:

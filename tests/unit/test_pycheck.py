@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from graalvisor.domain import Invalid
@@ -23,10 +25,12 @@ def test_plain_functions_pass() -> None:
                   "def main(a):\n    return json.loads('{}')\n")  # a guarded import of a missing module
 
 
-def test_a_syntax_error_names_its_line() -> None:
-    e = refused(source="def main(args):\n    x = 1\n    return x +\n")
-    assert e.extra["type"] == "SyntaxError" and e.extra["line"] == 3
-    assert "does not load" in e.message and "line 3" in e.message
+def test_code_this_parser_cannot_read_is_left_to_a_worker() -> None:
+    assert check("main", "def main(args):\n    x = 1\n    return x +\n") is False
+    # GraalPy 25 speaks 3.12: its syntax is for the worker to judge where the gateway runs 3.11
+    pep695 = "type Point = tuple[int, int]\ndef main[T](a: T) -> T:\n    return a\n"
+    assert check("main", pep695) is (sys.version_info >= (3, 12))
+    assert check("main", "def main(a):\n    return {}\n") is True
 
 
 def test_an_unbound_entrypoint_is_refused_unless_the_module_may_bind_it_dynamically() -> None:
@@ -50,7 +54,6 @@ def test_a_zip_provides_its_own_modules_and_each_file_is_parsed() -> None:
              "handler.py": "def main(a):\n    return {}\n", "util/__init__.py": "",
              "util/text.py": "X = 1\n", "README.md": "not python"}
     check("main", files=files)
-    e = refused(files={**files, "util/text.py": "def f(:\n"})
-    assert e.extra["type"] == "SyntaxError" and "util/text.py" in e.message
+    assert check("main", files={**files, "util/text.py": "def f(:\n"}) is False
     e = refused(files={"__main__.py": "import handler\n", "handler.py": "def main(a): 1"})
     assert e.extra["type"] == "EntrypointError"
