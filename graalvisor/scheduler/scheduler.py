@@ -73,11 +73,11 @@ class Scheduler:
         return current
 
     async def deploy(self, spec: dict[str, Any]) -> Reply:
-        """Loads a new JS or Java version in one worker, the deploy-time check for syntax and
-        entrypoint, and unloads it again: most functions are called rarely, and a version left
-        loaded held an isolate in a worker whether it was ever called or not. Its first call
-        loads it where placement puts it. A version the worker already held (the same code
-        deployed again) stays."""
+        """Loads a new version in one worker, the deploy-time check for syntax and entrypoint
+        (JS, Java, and Python the gateway's parser could not read), and unloads it again: most
+        functions are called rarely, and a version left loaded held an isolate in a worker
+        whether it was ever called or not. Its first call loads it where placement puts it. A
+        version the worker already held (the same code deployed again) stays."""
         key = spec["key"]
         handle = await self.pool.acquire(key, self.queue_timeout_s)
         held = key in handle.loaded
