@@ -215,7 +215,8 @@ class Templates:
 
 
 async def _warm_base(template: WorkerHandle, config: Config) -> None:
-    """Warms the shared runtime, not any one function: the corpus runs in every language until
+    """Warms the shared runtime, not any one function: Python isolates are loaded and unloaded
+    (see _load_isolates), then the corpus runs in every language until
     a round of calls leaves HotSpot's and Truffle's compilers idle (C2 has compiled the Truffle
     interpreters and the Graal compiler; the languages' builtins are compiled), within the
     budget. Then it waits for the pre-created GraalPy contexts, so a clone has nothing to make."""
