@@ -17,11 +17,11 @@ def refused(entrypoint: str = "main", source: str | None = None, files: dict[str
 
 
 def test_plain_functions_pass() -> None:
-    check("main", "import json, re\nfrom collections import Counter\n\ndef main(args):\n    return {}\n")
-    check("handler", "class Handler:\n    pass\n\nhandler = Handler()\n")
-    check("main", "import sys\nif sys.version_info >= (3, 11):\n    def main(a):\n        return {}\n"
+    assert check("main", "import json, re\nfrom collections import Counter\n\ndef main(args):\n    return {}\n")
+    assert check("handler", "class Handler:\n    pass\n\nhandler = Handler()\n")
+    assert check("main", "import sys\nif sys.version_info >= (3, 11):\n    def main(a):\n        return {}\n"
                   "else:\n    main = None\n")
-    check("main", "try:\n    import ujson as json\nexcept ImportError:\n    import json\n\n"
+    assert check("main", "try:\n    import ujson as json\nexcept ImportError:\n    import json\n\n"
                   "def main(a):\n    return json.loads('{}')\n")  # a guarded import of a missing module
 
 
@@ -36,9 +36,9 @@ def test_code_this_parser_cannot_read_is_left_to_a_worker() -> None:
 def test_an_unbound_entrypoint_is_refused_unless_the_module_may_bind_it_dynamically() -> None:
     e = refused("handler", "def main(a):\n    return {}\n")
     assert e.extra["type"] == "EntrypointError" and "'handler'" in e.message
-    check("main", "from helpers import *\n", {"__main__.py": "from helpers import *\n", "helpers.py": "def main(a): 1"})
-    check("main", "globals()['main'] = lambda a: {}\n")
-    check("main", "def setup():\n    global main\n    main = lambda a: {}\n\nsetup()\n")
+    assert check("main", files={"__main__.py": "from helpers import *\n", "helpers.py": "def main(a): 1"})
+    assert check("main", "globals()['main'] = lambda a: {}\n")
+    assert check("main", "def setup():\n    global main\n    main = lambda a: {}\n\nsetup()\n")
 
 
 def test_an_unconditional_import_of_a_missing_module_is_refused_with_its_line() -> None:
@@ -46,14 +46,14 @@ def test_an_unconditional_import_of_a_missing_module_is_refused_with_its_line() 
     assert e.extra == {"type": "ModuleNotFoundError", "line": 2} and "'numpy'" in e.message
     e = refused(source="from requests.adapters import HTTPAdapter\ndef main(a):\n    return {}\n")
     assert "'requests'" in e.message
-    check("main", "from . import x\nimport polyglot\n\ndef main(a):\n    return {}\n")
+    assert check("main", "from . import x\nimport polyglot\n\ndef main(a):\n    return {}\n")
 
 
 def test_a_zip_provides_its_own_modules_and_each_file_is_parsed() -> None:
     files = {"__main__.py": "from handler import main\nimport util.text\n",
              "handler.py": "def main(a):\n    return {}\n", "util/__init__.py": "",
              "util/text.py": "X = 1\n", "README.md": "not python"}
-    check("main", files=files)
+    assert check("main", files=files)
     assert check("main", files={**files, "util/text.py": "def f(:\n"}) is False
     e = refused(files={"__main__.py": "import handler\n", "handler.py": "def main(a): 1"})
     assert e.extra["type"] == "EntrypointError"
