@@ -73,10 +73,10 @@ class Scheduler:
         return current
 
     async def deploy(self, spec: dict[str, Any]) -> Reply:
-        """Loads a new version in one worker, the deploy-time check for syntax and entrypoint,
-        and unloads it again: most functions are called rarely, and a version left loaded held
-        an isolate (about 12 MB; a GraalPy context) in a worker whether it was ever called or
-        not. Its first call loads it where placement puts it, from a ready blank context. A
+        """Loads a new version in one worker, the deploy-time check for syntax and entrypoint
+        (JS, Java, and Python the gateway's parser could not read), and unloads it again: most
+        functions are called rarely, and a version left loaded held an isolate in a worker
+        whether it was ever called or not. Its first call loads it where placement puts it. A
         version the worker already held (the same code deployed again) stays."""
         key = spec["key"]
         handle = await self.pool.acquire(key, self.queue_timeout_s)
@@ -137,8 +137,10 @@ class Scheduler:
         try:
             t_load = time.perf_counter()
             loaded = await self.pool.ensure_loaded(handle, target.key)
-            if not loaded.ok:
-                return Invocation("load_error", error=_error(loaded), wait_ms=_ms(t0))
+            if not loaded.ok:  # a Python version's top-level code runs here first (domain.pycheck)
+                error = _error(loaded)
+                error["error"] = f"the code does not load: {loaded.message.strip()}"
+                return Invocation("load_error", error=error, wait_ms=_ms(t0))
             load_ms = _ms(t_load)
             wait_ms = _ms(t0)
             timeout_s = target.timeout_ms / 1000 + WEDGE_GRACE_S
