@@ -60,6 +60,7 @@ class Scheduler:
         self.python_isolates = python_isolates
         self._slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
         self.queued: dict[str, int] = {}
+        self._loading: dict[str, int] = {}  # function -> its calls loading it into a worker now
 
     def _slot(self, target: Target) -> tuple[int, asyncio.Semaphore]:
         """The function's slots and how many there are (Python: capped at warm isolates)."""
@@ -102,13 +103,21 @@ class Scheduler:
         if slot.locked():  # a free slot is taken at once: no timer, no task
             self.queued[target.name] = self.queued.get(target.name, 0) + 1
             try:
-                async with asyncio.timeout(self.queue_timeout_s):
-                    await slot.acquire()
-            except TimeoutError:
-                return Invocation("unavailable", error={
-                    "error": f"function '{target.name}' has {slot_limit} invocations in flight and this one "
-                             f"waited {self.queue_timeout_s:.0f} s for a slot; raise its concurrency or retry later"},
-                    wait_ms=_ms(t0))
+                while True:
+                    try:
+                        async with asyncio.timeout(self.queue_timeout_s):
+                            await slot.acquire()
+                        break
+                    except TimeoutError:
+                        # Behind a cold start (a first load into a cold worker took 30-40 s here
+                        # while the base image was being made) a caller waits for it: that is
+                        # the start's cost, not a function over its concurrency.
+                        if not self._loading.get(target.name):
+                            return Invocation("unavailable", error={
+                                "error": f"function '{target.name}' has {slot_limit} invocations in flight and "
+                                         f"this one waited {_ms(t0) / 1000:.0f} s for a slot; raise its "
+                                         "concurrency or retry later"},
+                                wait_ms=_ms(t0))
             finally:
                 self.queued[target.name] -= 1
         else:
@@ -136,7 +145,13 @@ class Scheduler:
                               wait_ms=_ms(t0))
         try:
             t_load = time.perf_counter()
-            loaded = await self.pool.ensure_loaded(handle, target.key)
+            self._loading[target.name] = self._loading.get(target.name, 0) + 1
+            try:
+                loaded = await self.pool.ensure_loaded(handle, target.key)
+            finally:
+                self._loading[target.name] -= 1
+                if not self._loading[target.name]:
+                    del self._loading[target.name]
             if not loaded.ok:  # a Python version's top-level code runs here first (domain.pycheck)
                 error = _error(loaded)
                 error["error"] = f"the code does not load: {loaded.message.strip()}"
