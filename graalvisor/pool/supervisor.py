@@ -255,7 +255,9 @@ class Supervisor:
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            hello = await asyncio.wait_for(protocol.read_hello(reader), 10)
+            # As long as a start may take: a clone at nice 19 on a busy machine has been seen
+            # to take 11 s from connecting to its hello; closed at 10 s, it never came up.
+            hello = await asyncio.wait_for(protocol.read_hello(reader), self.config.boot_timeout_s)
         except (TimeoutError, asyncio.IncompleteReadError, protocol.ProtocolError):
             writer.close()
             return

@@ -166,7 +166,11 @@ class Templates:
         template = await sup.start_worker("template", how="auto" if start_from else "boot", image=start_from,
                                           background=kind != "base")
         try:
-            await asyncio.wait_for(template.ready.wait(), self.config.boot_timeout_s)
+            try:
+                await asyncio.wait_for(template.ready.wait(), self.config.boot_timeout_s)
+            except TimeoutError:
+                raise criu.CriuError(f"the template worker did not come up within {self.config.boot_timeout_s:.0f} s"
+                                     f" ({template.start_kind}): the machine may be overloaded; retry") from None
             await warm(template)
             parked = await template.request(Op.PARK)
             if not parked.ok:
