@@ -24,6 +24,7 @@ from graalvisor.domain import (
     Unavailable,
     artifacts,
     bare,
+    pycheck,
     split,
     worker_key,
 )
@@ -83,8 +84,9 @@ class Daemon:
 
     async def deploy(self, name: str, language: str, config: FunctionConfig, data: bytes,
                      warmup_params: bytes | None = None) -> tuple[FunctionVersion, bool]:
-        """Stores the artifact, loads it in a worker (the check for syntax and entrypoint), and
-        only then records the new version: code that does not load never becomes the latest.
+        """Stores the artifact, checks it (loaded in a worker; Python parsed here when the
+        gateway's parser can read it, see domain.pycheck), and only then records the new
+        version: code that fails the check never becomes the latest.
         With ``warmup_params`` a JS or Python version is compiled into the rolling image before
         its first call (else once it has answered a few calls, with the last one's params)."""
         await asyncio.to_thread(artifacts.check, language, data)  # may unzip: off the event loop
@@ -97,13 +99,10 @@ class Daemon:
             key = worker_key(name, sha256, config.load_settings(), entrypoint)
             spec = await asyncio.to_thread(artifacts.load_spec, key, language, entrypoint, config.isolation,
                                            config.env, data, self.code.path(sha256))
-            try:
-                loaded = await self.scheduler.deploy(spec)
-            except (NoWorker, WorkerLost) as e:
-                raise Unavailable(f"no worker could load the function to check it: {e}") from None
-            if not loaded.ok:
-                extra = {k: v for k, v in (("type", loaded.type), ("line", loaded.line)) if v is not None}
-                raise Invalid(f"the code does not load: {loaded.message.strip()}", **extra)
+            # Python is parsed here where it can be: a GraalPy context costs a worker seconds of JIT.
+            if language != "python" or not await asyncio.to_thread(
+                    pycheck.check, entrypoint, spec.get("source"), spec.get("files")):
+                await self._check_in_a_worker(spec)
             version = await asyncio.to_thread(self.registry.add_version, name, language, entrypoint, sha256,
                                               len(data), artifacts.is_archive(data), settings)
             created = self.catalog.get(name) is None
@@ -114,6 +113,15 @@ class Daemon:
                 self.pool.compile_ahead(key, language, warmup_params, version.timeout_ms)
             self.metrics.functions.set(len(self.catalog))
             return version, created
+
+    async def _check_in_a_worker(self, spec: dict[str, Any]) -> None:
+        try:
+            loaded = await self.scheduler.deploy(spec)
+        except (NoWorker, WorkerLost) as e:
+            raise Unavailable(f"no worker could load the function to check it: {e}") from None
+        if not loaded.ok:
+            extra = {k: v for k, v in (("type", loaded.type), ("line", loaded.line)) if v is not None}
+            raise Invalid(f"the code does not load: {loaded.message.strip()}", **extra)
 
     async def describe(self, name: str) -> dict[str, Any]:
         versions = await asyncio.to_thread(self.registry.versions, name)

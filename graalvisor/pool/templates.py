@@ -42,6 +42,7 @@ QUIET_S = 0.5  # a settle this short saw no compilation at all (three quiet 100 
 CORPUS_ROUND = 50
 CORPUS_MIN_CALLS = 500
 CORPUS_SIZES = (20, 200, 50, 800, 100)
+ISOLATE_LOADS = 32  # about what 96 Python deploys made per member when deploys loaded them
 WARMUP_JAVA = "dev.graalvisor.isolates.Warmup"
 BASE_SOURCES = {"js": "function main(p) { return {ok: true}; }",
                 "python": "def main(args):\n    return {'ok': True}\n"}
@@ -165,7 +166,11 @@ class Templates:
         template = await sup.start_worker("template", how="auto" if start_from else "boot", image=start_from,
                                           background=kind != "base")
         try:
-            await asyncio.wait_for(template.ready.wait(), self.config.boot_timeout_s)
+            try:
+                await asyncio.wait_for(template.ready.wait(), self.config.boot_timeout_s)
+            except TimeoutError:
+                raise criu.CriuError(f"the template worker did not come up within {self.config.boot_timeout_s:.0f} s"
+                                     f" ({template.start_kind}): the machine may be overloaded; retry") from None
             await warm(template)
             parked = await template.request(Op.PARK)
             if not parked.ok:
@@ -214,7 +219,8 @@ class Templates:
 
 
 async def _warm_base(template: WorkerHandle, config: Config) -> None:
-    """Warms the shared runtime, not any one function: the corpus runs in every language until
+    """Warms the shared runtime, not any one function: Python isolates are loaded and unloaded
+    (see _load_isolates), then the corpus runs in every language until
     a round of calls leaves HotSpot's and Truffle's compilers idle (C2 has compiled the Truffle
     interpreters and the Graal compiler; the languages' builtins are compiled), within the
     budget. Then it waits for the pre-created GraalPy contexts, so a clone has nothing to make."""
@@ -224,6 +230,7 @@ async def _warm_base(template: WorkerHandle, config: Config) -> None:
             for _ in range(3):
                 await template.request(Op.INVOKE, key=key, params=b"{}", timeout_ms=60_000)
     else:
+        await _load_isolates(template, time.monotonic() + config.base_warmup_s / 3)
         await _run_corpus(template, deployed, config.base_warmup_s)
     for key in deployed:
         template.send(Op.UNDEPLOY, key=key)
@@ -247,6 +254,28 @@ async def _deploy_corpus(template: WorkerHandle, config: Config) -> list[str]:
         if not loaded.ok:
             raise criu.CriuError(f"warm-up deploy of {spec['key']} failed: {loaded.message}")
     return [str(spec["key"]) for spec in specs]
+
+
+async def _load_isolates(template: WorkerHandle, deadline: float) -> None:
+    """Loads and unloads the Python corpus in new GraalPy contexts, so that the code every
+    context runs and the engine shares (GraalPy's import machinery, builtins) is compiled in the
+    image: else the first Python versions a clone loads compile it there, for seconds, ahead of
+    every other function's compilations. Each context also runs the standard library's module
+    code afresh, which is not shared and never goes quiet: a fixed number, then the corpus runs
+    until the compilers are idle."""
+    spec = {"key": "__warmup-isolates", "language": "python", "entrypoint": "main", "isolation": "instance",
+            "env": {}, "source": corpus_source("python")}
+    t0 = time.monotonic()
+    loads = 0
+    while loads < ISOLATE_LOADS and time.monotonic() < deadline:
+        loaded = await template.request(Op.DEPLOY, spec=spec)
+        if not loaded.ok:
+            raise criu.CriuError(f"warm-up deploy of {spec['key']} failed: {loaded.message}")
+        await template.request(Op.INVOKE, key=spec["key"], params=orjson.dumps({"n": 20, "seed": loads}),
+                               timeout_ms=60_000)
+        await template.request(Op.UNDEPLOY, key=spec["key"])
+        loads += 1
+    log.info("base template: %d Python isolates loaded and unloaded in %.1f s", loads, time.monotonic() - t0)
 
 
 async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) -> None:

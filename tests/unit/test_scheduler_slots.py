@@ -1,10 +1,12 @@
-"""Concurrency slots: a function's own limit, and the cap that keeps a Python burst on warm isolates."""
+"""Concurrency slots: a function's own limit, the cap that keeps a Python burst on warm isolates,
+and how long a caller waits for one."""
 
 from __future__ import annotations
 
 import asyncio
 
-from graalvisor.scheduler import Scheduler, Target
+from graalvisor.protocol import Op, Reply
+from graalvisor.scheduler import Invocation, Scheduler, Target
 
 
 def target(language: str, concurrency: int, name: str = "f") -> Target:
@@ -35,3 +37,64 @@ def test_a_new_limit_takes_effect() -> None:
     scheduler = Scheduler(pool=None, queue_timeout_s=1, python_isolates=4)  # type: ignore[arg-type]
     assert free_slots(scheduler, target("js", 3)) == 3
     assert free_slots(scheduler, target("js", 5)) == 5
+
+
+class SlowPool:
+    """One worker whose load of a version takes ``load_s``, and whose calls take ``runs_s`` in turn."""
+
+    def __init__(self, load_s: float, runs_s: list[float]) -> None:
+        self.load_s, self.runs_s = load_s, list(runs_s)
+
+    async def acquire(self, key: str, timeout: float) -> SlowPool:
+        return self
+
+    async def ensure_loaded(self, handle: SlowPool, key: str) -> Reply:
+        await asyncio.sleep(self.load_s)
+        self.load_s = 0
+        return Reply(ok=True)
+
+    async def request(self, op: Op, **fields: object) -> Reply:
+        await asyncio.sleep(self.runs_s.pop(0))
+        return Reply.success(b'{"ok": true}')
+
+    def release(self, handle: SlowPool, key: str, answered: bool = True) -> None:
+        pass
+
+
+def calls(pool: SlowPool, first: int, then: int, key: str = "f@1") -> list[Invocation]:
+    """``first`` calls at once, then ``then`` more at once, of a function with one slot."""
+    scheduler = Scheduler(pool=pool, queue_timeout_s=0.1, python_isolates=4)  # type: ignore[arg-type]
+    t = target("js", 1)
+
+    async def run() -> list[Invocation]:
+        done = list(await asyncio.gather(*(scheduler.invoke(t, b"{}") for _ in range(first))))
+        return done + list(await asyncio.gather(*(scheduler.invoke(t, b"{}") for _ in range(then))))
+
+    return asyncio.run(run())
+
+
+def test_a_caller_behind_a_slow_first_load_waits_for_it_past_the_queue_timeout() -> None:
+    first, second = calls(SlowPool(load_s=0.4, runs_s=[0, 0]), first=2, then=0)
+    assert (first.status, second.status) == ("success", "success"), second.error
+    assert second.wait_ms >= 350  # it waited for the first call's load, not just its own timeout
+
+
+def test_a_caller_behind_a_slow_first_run_waits_for_it_past_the_queue_timeout() -> None:
+    first, second = calls(SlowPool(load_s=0, runs_s=[0.4, 0]), first=2, then=0)
+    assert (first.status, second.status) == ("success", "success"), second.error
+
+
+def test_a_caller_behind_a_running_call_of_a_started_version_gets_a_503_after_the_queue_timeout() -> None:
+    warm, first, second = calls(SlowPool(load_s=0, runs_s=[0, 0.4, 0]), first=1, then=2)
+    assert (warm.status, first.status) == ("success", "success")
+    assert second.status == "unavailable"
+    assert second.error is not None and "raise its concurrency or retry later" in second.error["error"]
+    assert 90 <= second.wait_ms < 350
+
+
+def test_the_queue_timeout_counts_from_the_first_answer() -> None:
+    # The first call answers after 0.3 s; the second holds the slot 0.15 s more. The third caller
+    # arrived with them: 0.45 s in all is past its queue timeout from arrival but within it from
+    # the first answer.
+    first, second, third = calls(SlowPool(load_s=0, runs_s=[0.3, 0.05, 0]), first=3, then=0)
+    assert [c.status for c in (first, second, third)] == ["success"] * 3, third.error

@@ -12,11 +12,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 abstract class Deployment {
     private static final int MAX_IDLE = 64;
+    private static final long POLL_MS = 20;  // a waiting call looks for a spare this often
     final Spec spec;
     final Runtime runtime;
     private record Pooled(Isolate isolate, int generation) {}
     private final LinkedBlockingDeque<Pooled> idle = new LinkedBlockingDeque<>();
     private final AtomicInteger running = new AtomicInteger();
+    // Isolates of this version being made now (by calls, the deploy or the background maker),
+    // and how long the last one took: a call waiting for a warm isolate waits about that long.
+    private final AtomicInteger creating = new AtomicInteger();
+    private volatile long lastMadeNs;
     private final ConcurrentLinkedDeque<Pooled> spares = new ConcurrentLinkedDeque<>();
     // New isolates this version needed lately: as many spares are kept, up to maxSpares().
     private final Demand spawns = new Demand(16);
@@ -43,9 +48,14 @@ abstract class Deployment {
         return 0;
     }
 
+    /** What making an isolate of this version costs now: what the last one took. */
+    long makeCostNs() {
+        return lastMadeNs;
+    }
+
     /** Loads the code once so a syntax error or a missing entrypoint shows at deploy time. */
     void validate() throws Failure {
-        Isolate first = newIsolate();
+        Isolate first = make();
         if (spec.freshPerInvocation()) first.close(); else park(first);
     }
 
@@ -69,7 +79,7 @@ abstract class Deployment {
             // far sooner than a new one is made. Demand is noted, so spares follow if it lasts.
             noteSpawn();
             noted = true;
-            isolate = awaitIdle(Math.min(timeoutMs, idleWaitMs()));
+            isolate = awaitIdle(timeoutMs);
         }
         // A warm isolate's start is its re-seed in a fresh clone (its first call) or its wait.
         long initNs = System.nanoTime() - t0;
@@ -82,7 +92,7 @@ abstract class Deployment {
             }
             if (isolate == null) {
                 try {
-                    isolate = newIsolate();
+                    isolate = make();
                 } catch (Failure f) {
                     return Outcome.failure(f, start, System.nanoTime() - t0, 0, List.of());
                 }
@@ -108,19 +118,48 @@ abstract class Deployment {
         }
     }
 
+    private Isolate make() throws Failure {
+        creating.incrementAndGet();
+        long t0 = System.nanoTime();
+        try {
+            return newIsolate();
+        } finally {
+            lastMadeNs = System.nanoTime() - t0;
+            creating.decrementAndGet();
+        }
+    }
+
     private void noteSpawn() {
         spawns.record();
         runtime.wantSpares(this);
     }
 
-    private Isolate awaitIdle(long waitMs) {
+    /**
+     * An isolate another call gives back, waited for as long as making one would cost now (at
+     * least {@link #idleWaitMs()}, at most half the call's timeout) and while another is being
+     * made; null at once when a spare is ready (the caller takes it). On a cold worker a GraalPy
+     * context took 15-17 s to make beside another call, where that call gave its isolate back
+     * within a second: a burst of first calls makes one context, not one per call.
+     */
+    private Isolate awaitIdle(long timeoutMs) {
+        long start = System.nanoTime();
+        long limitNs = TimeUnit.MILLISECONDS.toNanos(Math.max(idleWaitMs(), timeoutMs / 2));
+        long patienceNs = Math.min(limitNs, Math.max(TimeUnit.MILLISECONDS.toNanos(idleWaitMs()), makeCostNs()));
         try {
-            Pooled p = idle.pollFirst(waitMs, TimeUnit.MILLISECONDS);
-            if (p != null) return usable(p);
+            while (true) {
+                Pooled p = idle.pollFirst(POLL_MS, TimeUnit.MILLISECONDS);
+                if (p != null) {
+                    Isolate isolate = usable(p);
+                    if (isolate != null) return isolate;
+                }
+                if (!spares.isEmpty()) return null;
+                long waited = System.nanoTime() - start;
+                if (waited >= limitNs || (waited >= patienceNs && creating.get() == 0)) return null;
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return null;
         }
-        return null;
     }
 
     /** Spares wanted now: as many as new isolates were needed in the last few seconds. */
@@ -131,7 +170,7 @@ abstract class Deployment {
     /** Makes one spare if fewer are held than wanted; true if it made one. On the refiller's thread. */
     boolean fillSpare() throws Failure {
         if (spares.size() >= spareTarget()) return false;
-        Pooled p = new Pooled(newIsolate(), runtime.generation());
+        Pooled p = new Pooled(make(), runtime.generation());
         spares.offerLast(p);
         if (closed && spares.remove(p)) p.isolate().close();
         return true;

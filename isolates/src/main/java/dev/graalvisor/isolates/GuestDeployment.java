@@ -45,6 +45,12 @@ final class GuestDeployment extends Deployment {
         return languageId.equals("python") ? 250 : 0;
     }
 
+    /** A new isolate needs a blank context first: seconds to make on a cold worker when none is ready. */
+    @Override
+    long makeCostNs() {
+        return Math.max(super.makeCostNs(), runtime.blankCostNs(languageId));
+    }
+
     @Override
     Isolate newIsolate() throws Failure {
         Runtime.Blank blank = runtime.blankContext(languageId);

@@ -50,6 +50,8 @@ final class Runtime {
     private final Map<String, Demand> blankTakes = Map.of("js", new Demand(MAX_BLANKS), "python", new Demand(MAX_BLANKS));
     // Versions that needed new isolates lately: the refiller keeps their spares (Deployment).
     private final Set<Deployment> spawning = ConcurrentHashMap.newKeySet();
+    // How long the last blank context of each language took to make (the refiller's or inline).
+    private final Map<String, Long> lastBlankNs = new ConcurrentHashMap<>();
     private final ScheduledExecutorService watchdog;
     private final ExecutorService javaRunner;
     private final ExecutorService closer;
@@ -179,7 +181,21 @@ final class Runtime {
         return blanks.get(languageId).size();
     }
 
+    /** What a new context of the language costs now: nothing while a blank is ready, else what the last one took. */
+    long blankCostNs(String languageId) {
+        return blanks.get(languageId).isEmpty() ? lastBlankNs.getOrDefault(languageId, 0L) : 0L;
+    }
+
     private Blank newBlank(String languageId) {
+        long t0 = System.nanoTime();
+        try {
+            return makeBlank(languageId);
+        } finally {
+            lastBlankNs.put(languageId, System.nanoTime() - t0);
+        }
+    }
+
+    private Blank makeBlank(String languageId) {
         LogBuffer logs = new LogBuffer();
         // CONSTRAINED: no host access, no I/O, no threads, no native code, no process creation.
         Context context = Context.newBuilder(languageId)
