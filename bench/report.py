@@ -179,7 +179,14 @@ def write_report(run_dir: Path) -> Path:
                   f"- {plan.get('functions')} functions sampled In-Vitro style (Wasserstein {plan.get('wasserstein')}),"
                   f" {plan.get('invocations')} invocations, thinning {plan.get('thinning')} to fit one machine"
                   f" (max {plan.get('max_rps')} req/s mean), durations clipped to {plan.get('max_ms')} ms",
-                  f"- languages: {plan.get('languages')}; graalvisor workers: {plan.get('workers')}", ""]
+                  f"- languages: {plan.get('languages')}; graalvisor workers: {plan.get('workers')}"]
+        summary = run_dir / "graalvisor" / "summary.json"
+        if plan.get("warm_deploys") and summary.exists():
+            s = json.loads(summary.read_text())
+            lines.append(f"- graalvisor: JS and Python functions deployed with warm-up params; "
+                         f"{s.get('compiled_before_replay')} compiled into the rolling image before the replay, "
+                         f"in {s.get('compile_s', 0):.0f} s after the deploys")
+        lines.append("")
     if stats:
         lines += ["| metric | " + " | ".join(stats) + " |", "|---|" + "---|" * len(stats)]
         rows: list[tuple[str, str, int]] = [

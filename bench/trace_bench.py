@@ -49,7 +49,7 @@ def parse_mix(text: str | None) -> dict[str, float]:
 
 
 def run_platform(kind: str, plan: Plan, run_dir: Path, workers: int, progress: bool,
-                 daemon_args: list[str], memory_budget_mb: int) -> dict[str, object]:
+                 daemon_args: list[str], memory_budget_mb: int, warm_deploys: float = 0.0) -> dict[str, object]:
     out = run_dir / kind
     out.mkdir(parents=True, exist_ok=True)
     platform = Platform(kind, out / "data", workers=workers, daemon_args=daemon_args,
@@ -60,8 +60,15 @@ def run_platform(kind: str, plan: Plan, run_dir: Path, workers: int, progress: b
     idle_pss = pss_bytes(tree(platform.proc.pid, platform.extra_pids))[0] if platform.proc else 0
     try:
         t_dep = time.monotonic()
-        platform.deploy(plan.functions)
+        warm = warm_deploys > 0 and kind == "graalvisor"
+        platform.deploy(plan.functions, warm=warm)
         deploy_s = time.monotonic() - t_dep
+        compiled, compile_s = None, 0.0
+        if warm:  # the functions are compiled before the replay, and the wait is reported
+            t_comp = time.monotonic()
+            compiled = platform.wait_compiled(plan.functions, warm_deploys)
+            compile_s = time.monotonic() - t_comp
+            console.print(f"{kind}: {compiled} functions compiled into the rolling image in {compile_s:.0f} s")
         assert platform.proc is not None
         sampler = MemorySampler(platform.proc.pid, out / "memory.csv", 0.5, platform.extra_pids)
         with Progress(TextColumn(f"[bold]{kind:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -75,8 +82,10 @@ def run_platform(kind: str, plan: Plan, run_dir: Path, workers: int, progress: b
         health = platform.health()
     finally:
         platform.stop()
-    summary = {"platform": kind, "workers": workers if kind == "graalvisor" else None, "boot_s": round(boot_s, 3),
-               "deploy_s": round(deploy_s, 3), "idle_pss_bytes": idle_pss, "wall_s": round(wall_s, 3),
+    summary: dict[str, object] = {
+               "platform": kind, "workers": workers if kind == "graalvisor" else None, "boot_s": round(boot_s, 3),
+               "deploy_s": round(deploy_s, 3), "compiled_before_replay": compiled, "compile_s": round(compile_s, 3),
+               "idle_pss_bytes": idle_pss, "wall_s": round(wall_s, 3),
                "invocations": len(rows), "ok": sum(r.status == 200 for r in rows),
                "max_sent_lag_ms": max((r.sent_lag_ms for r in rows), default=0.0), "health_at_end": health}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
@@ -103,6 +112,10 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--daemon-args", default="", help="more `graalvisor serve` flags, e.g. '--base-warmup-s 30'")
     p.add_argument("--memory-budget-mb", type=int, default=8192,
                    help="both platforms evict idle instances/versions LRU past this much PSS (0: no budget)")
+    p.add_argument("--warm-deploys", type=float, default=0.0, metavar="SECONDS",
+                   help="graalvisor: deploy JS and Python functions with warm-up params (a call of the replay's "
+                        "size) and wait up to SECONDS for them to be compiled into the rolling image before the "
+                        "replay; the wait is reported as compile_s (default 0: off)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--report", action="store_true", help="write the report when done")
@@ -152,13 +165,14 @@ def run_size(a: argparse.Namespace, trace: Trace, start: int, count: int, run_di
     run_dir.mkdir(parents=True, exist_ok=True)
     meta = {**plan.meta(), "seconds": a.seconds, "max_rps": a.max_rps, "max_ms": a.max_ms, "seed": a.seed,
             "mix": parse_mix(a.mix), "workers": a.workers, "memory_budget_mb": a.memory_budget_mb,
+            "warm_deploys": a.warm_deploys,
             "functions_planned": [asdict(f) for f in plan.functions]}
     (run_dir / "plan.json").write_text(json.dumps(meta, indent=1) + "\n")
     console.print(f"plan: {len(plan.functions)} functions, {len(plan.arrivals)} invocations, "
                   f"thinning {plan.thinning:.4f}, languages {plan.meta()['languages']}")
     for kind in a.platforms.split(","):
         s = run_platform(kind, plan, run_dir, a.workers, not a.no_progress, shlex.split(a.daemon_args),
-                         a.memory_budget_mb)
+                         a.memory_budget_mb, a.warm_deploys)
         console.print(f"{kind}: {s['ok']}/{s['invocations']} ok in {s['wall_s']} s")
         time.sleep(2)
     if a.report:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -16,6 +18,7 @@ from bench.replay.suite import BY_NAME, deploy_body
 from graalvisor.launcher import Daemon, ServerProcess, free_port, start_daemon
 
 PLATFORMS = ("graalvisor", "baseline")
+WARMED = ("js", "python")  # the languages the rolling image compiles
 
 
 @dataclass
@@ -85,15 +88,44 @@ class Platform:
         items = h.get("workers") or h.get("instances") or []
         return [int(w["pid"]) for w in items if isinstance(w, dict) and w.get("pid")]  # type: ignore[union-attr]
 
-    def deploy(self, functions: list[PlannedFunction]) -> None:
+    def deploy(self, functions: list[PlannedFunction], warm: bool = False) -> None:
+        """Deploys every planned function. With ``warm`` (graalvisor), JS and Python functions
+        come with warm-up params, a call of the size the replay makes, so that they are compiled
+        into the rolling image before their first call, as a user who gives warm-up params gets."""
         with httpx.Client(base_url=self.url, timeout=120) as c:
             for f in functions:
-                r = c.put(f"/functions/{f.name}", json=deploy_body(BY_NAME[f.suite], f.language, f.name))
+                r = c.put(f"/functions/{f.name}", json=deploy_request(f, self.kind, warm))
                 if r.status_code >= 300:
                     raise RuntimeError(f"deploy {f.name} to {self.kind}: {r.status_code} {r.text[:300]}")
+
+    def wait_compiled(self, functions: list[PlannedFunction], timeout_s: float) -> int:
+        """Waits until graalvisor's rolling image holds every JS and Python function and its
+        members are clones of that image; returns how many are compiled (fewer on a timeout)."""
+        names = {f.name for f in functions if f.language in WARMED}
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(base_url=self.url, timeout=30) as c:
+            while True:
+                items = c.get("/functions").json()["functions"]
+                compiled = sum(1 for item in items if item["name"] in names and item["compiled"])
+                health: dict[str, Any] = c.get("/healthz").json()
+                warm = health["snapshots"]["warm"]
+                members = [w for w in health["workers"] if w["role"] == "member"]
+                swapped = bool(members) and all(w.get("image") == warm and w.get("ready") for w in members)
+                if (compiled == len(names) and swapped) or time.monotonic() > deadline:
+                    return compiled
+                time.sleep(2)
 
     def stop(self, grace: float = 15.0) -> None:
         if self.daemon is not None:
             self.daemon.stop(grace)
         elif self.server is not None:
             self.server.stop(grace)  # the group goes too: the gateway's instances share it
+
+
+def deploy_request(f: PlannedFunction, kind: str, warm: bool) -> dict[str, object]:
+    """The PUT body for one planned function; ``warm`` adds graalvisor's warm-up params to JS and
+    Python functions: a call of the size the replay makes."""
+    body = deploy_body(BY_NAME[f.suite], f.language, f.name)
+    if warm and kind == "graalvisor" and f.language in WARMED:
+        body["warmup"] = {"params": {"n": f.n, "seed": 1}}
+    return body
