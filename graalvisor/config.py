@@ -44,6 +44,12 @@ class Config:
     # the gateway for a warm isolate rather than each starting a GraalPy context (seconds).
     python_isolates_per_worker: int = option(2, help="calls of one Python function run at once per worker; "
                                                      "the rest wait for a warm isolate")
+    # A rolling image keeps an idle isolate of each version it holds (a GraalPy one is about 10 MB
+    # of heap) only while its old generation stays under this share: a clone of a fuller image
+    # collects again and again (DESIGN.md, the rolling image).
+    image_heap_percent: int = option(45, help="percent of a worker's old generation that a rolling image's idle "
+                                              "isolates may fill; past it the longest idle are closed before "
+                                              "the dump (their versions stay loaded and compiled)")
     # JS contexts kept ready per worker: creating one costs about a millisecond.
     js_blanks: int = option(4, worker="--js-blanks")
     # Invocations a worker runs at once (each on a thread inside Java; JPype releases the GIL

@@ -236,7 +236,9 @@ def test_the_corpus_warms_the_base_image_and_booted_members_are_swapped_for_clon
 
 
 def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from_it(data_root: Path) -> None:
-    flags = ["--warm-versions", "--compile-after-calls", "2"]
+    # An image may hold no idle isolate (1 % of the old generation is less than the runtime's
+    # own): its versions stay loaded and compiled, and a clone's first call makes an isolate.
+    flags = ["--warm-versions", "--compile-after-calls", "2", "--image-heap-percent", "1"]
     with run_daemon(data_root / "rolling", workers=1, extra=flags) as d, d.client() as c:
         wait_for_base_image(d)
         base_member = d.wait_healthy(workers=1)["workers"][0]
@@ -276,7 +278,10 @@ def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from
         assert members and members[0]["image"] == warm[0]["id"], health
         assert [w["functions_loaded"] for w in members] == [2]
         for name, params, want in (("r-js", {"n": 2}, {"v": 3}), ("r-py", {"n": 5}, {"v": 10})):
-            assert c.post(f"/invoke/{name}", json=params).json() == want
+            r = c.post(f"/invoke/{name}", json=params)
+            assert r.json() == want and r.headers["x-start"] == "isolate", (name, r.headers)
+            again = c.post(f"/invoke/{name}", json=params)
+            assert again.json() == want and again.headers["x-start"] == "warm", (name, again.headers)
         # an updated version leaves the image at the next generation and never runs again
         deploy(c, "r-js", js("return {v: 'new'};"), status=200)
         assert c.post("/invoke/r-js").json() == {"v": "new"}

@@ -24,6 +24,7 @@ from graalvisor.protocol.messages import (
     Reply,
     Request,
     Settle,
+    TrimIsolates,
     Undeploy,
     read_hello,
     request_frame,
@@ -31,6 +32,6 @@ from graalvisor.protocol.messages import (
 
 __all__ = [
     "FIELDS", "HEADER", "MAX_FRAME", "META", "Deploy", "Hello", "Invoke", "Kind", "NoFields", "Op", "ProtocolError",
-    "Reply", "Request", "Settle", "Undeploy", "encode_reply", "encode_request", "read_hello",
+    "Reply", "Request", "Settle", "TrimIsolates", "Undeploy", "encode_reply", "encode_request", "read_hello",
     "read_reply", "recv_request", "reply_parts", "request_frame", "split_body",
 ]

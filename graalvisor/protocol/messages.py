@@ -27,6 +27,7 @@ class Op(enum.StrEnum):
     REHEARSE_WAKE = "rehearse_wake"
     HOLD_BLANKS = "hold_blanks"
     DESCRIBE = "describe"
+    TRIM_ISOLATES = "trim_isolates"
 
 
 # -- requests: the fields of each op the gateway sends
@@ -59,6 +60,11 @@ class Invoke:
 
 
 @dataclass(frozen=True, slots=True)
+class TrimIsolates:
+    heap_percent: int  # of the old generation, in use after a full collection, at most
+
+
+@dataclass(frozen=True, slots=True)
 class Settle:
     limit_s: float = 30.0
 
@@ -74,6 +80,7 @@ FIELDS: dict[Op, type[Any]] = {
     Op.SETTLE: Settle,
     Op.REHEARSE_WAKE: NoFields,
     Op.HOLD_BLANKS: NoFields,
+    Op.TRIM_ISOLATES: TrimIsolates,
     Op.DESCRIBE: NoFields,
 }
 

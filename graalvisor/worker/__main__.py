@@ -26,7 +26,7 @@ import orjson
 
 from graalvisor import protocol
 from graalvisor.config import worker_flags
-from graalvisor.protocol import Deploy, Hello, NoFields, Op, Reply, Request, Settle, Undeploy
+from graalvisor.protocol import Deploy, Hello, NoFields, Op, Reply, Request, Settle, TrimIsolates, Undeploy
 from graalvisor.worker.jvm import find_java_home, start_jvm
 from graalvisor.worker.replies import outcome_parts
 
@@ -57,6 +57,7 @@ class Worker:
             Op.SETTLE: self.settle,
             Op.HOLD_BLANKS: self.hold_blanks,
             Op.DESCRIBE: self.describe,
+            Op.TRIM_ISOLATES: self.trim_isolates,
         }
 
     def send(self, frame: bytes) -> None:
@@ -198,6 +199,9 @@ class Worker:
     def hold_blanks(self, args: NoFields) -> Reply:
         self.isolates.holdBlanks()
         return Reply.success()
+
+    def trim_isolates(self, args: TrimIsolates) -> Reply:
+        return Reply.success(**orjson.loads(str(self.isolates.trimIdle(args.heap_percent))))
 
     def describe(self, args: NoFields) -> Reply:
         return Reply.success(**orjson.loads(str(self.isolates.describe())))

@@ -15,7 +15,8 @@ abstract class Deployment {
     private static final long POLL_MS = 20;  // a waiting call looks for a spare this often
     final Spec spec;
     final Runtime runtime;
-    private record Pooled(Isolate isolate, int generation) {}
+    /** {@code parkedNs}: when it was last given back (System.nanoTime), for {@link IdleTrim}. */
+    record Pooled(Isolate isolate, int generation, long parkedNs) {}
     private final LinkedBlockingDeque<Pooled> idle = new LinkedBlockingDeque<>();
     private final AtomicInteger running = new AtomicInteger();
     // Isolates of this version being made now (by calls, the deploy or the background maker),
@@ -170,7 +171,7 @@ abstract class Deployment {
     /** Makes one spare if fewer are held than wanted; true if it made one. On the refiller's thread. */
     boolean fillSpare() throws Failure {
         if (spares.size() >= spareTarget()) return false;
-        Pooled p = new Pooled(make(), runtime.generation());
+        Pooled p = new Pooled(make(), runtime.generation(), System.nanoTime());
         spares.offerLast(p);
         if (closed && spares.remove(p)) p.isolate().close();
         return true;
@@ -208,13 +209,25 @@ abstract class Deployment {
             isolate.close();
             return;
         }
-        Pooled p = new Pooled(isolate, runtime.generation());
+        Pooled p = new Pooled(isolate, runtime.generation(), System.nanoTime());
         idle.offerFirst(p);  // LIFO: the most recently used isolate is the hottest
         if (closed && idle.remove(p)) isolate.close();
     }
 
     int idleCount() {
         return idle.size();
+    }
+
+    /** The idle isolates now (a weakly consistent copy), most recently parked first. */
+    List<Pooled> idleIsolates() {
+        return List.copyOf(idle);
+    }
+
+    /** Closes an idle isolate unless a call took it meanwhile; true if it closed it. */
+    boolean evict(Pooled p) {
+        if (!idle.remove(p)) return false;
+        p.isolate().close();
+        return true;
     }
 
     void close() {

@@ -105,6 +105,20 @@ public final class Isolates {
     }
 
     /**
+     * Closes the longest idle isolates until at most {@code percent} of the old generation is in
+     * use after a full collection (a rolling image's template, before its dump); returns JSON
+     * with how many went and the old generation's use and maximum, in bytes.
+     */
+    public static String trimIdle(int percent) {
+        long[] r = IdleTrim.toShare(percent, DEPLOYMENTS.values(), Isolates::collect);
+        JsonObject o = new JsonObject();
+        o.addProperty("closed", r[0]);
+        o.addProperty("old_used", r[1]);
+        o.addProperty("old_max", r[2]);
+        return o.toString();
+    }
+
+    /**
      * A full collection, as {@code jcmd GC.run} asks for one: {@code System.gc()} is off in
      * workers ({@code -XX:+DisableExplicitGC}, worker/jvm.py), because JPype calls it whenever
      * the process's malloc'd memory grew by 10 MB, and each one stopped every call for 0.3-1.4 s.
