@@ -65,6 +65,11 @@ class SnapshotStore:
             except (ValueError, TypeError):
                 shutil.rmtree(meta.parent, ignore_errors=True)  # a dump that never finished
                 continue
+            if Path(snap.path).resolve() != meta.parent.resolve():
+                # A data dir copied or moved: the image names files by absolute path, so it
+                # cannot restore from here, and removing it by its path would delete the original.
+                shutil.rmtree(meta.parent, ignore_errors=True)
+                continue
             self._by_id[snap.id] = snap
         for leftover in root.iterdir():
             if leftover.is_dir() and leftover.name not in self._by_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import types
 from pathlib import Path
 
@@ -44,6 +45,16 @@ def test_add_records_what_is_on_disk(tmp_path: Path) -> None:
     assert snap.dump_s == 0.1235 and (snap.wake_pipe, snap.stderr_pipe) == (11, 12)
     assert "wake_pipe" not in snap.to_dict() and snap.to_dict()["id"] == snap.id
     assert store.all() == [snap]
+
+
+def test_a_copied_data_dir_drops_its_images_and_leaves_the_originals(tmp_path: Path) -> None:
+    original = SnapshotStore(tmp_path / "a")
+    snap = dump(original, runtime=OTHER_RUNTIME)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    copy = SnapshotStore(tmp_path / "b")
+    assert copy.all() == [] and not (tmp_path / "b" / snap.id).exists()
+    assert copy.remove_stale(RUNTIME, set()) == []
+    assert Path(snap.path).is_dir() and SnapshotStore(tmp_path / "a").all() == [snap]
 
 
 def test_images_survive_reopening_and_half_dumps_do_not(tmp_path: Path) -> None:
