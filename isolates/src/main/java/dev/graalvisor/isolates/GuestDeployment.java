@@ -16,6 +16,7 @@ final class GuestDeployment extends Deployment {
     private final String sourceName;
     private final Source module;
     private final Source pythonPrelude;  // Python: the version's env into os.environ
+    private final Source runner;  // this version's own copy of the runner (Runtime.runnerSource)
     private final String envJson;
 
     GuestDeployment(Runtime runtime, Spec spec) throws Failure {
@@ -29,6 +30,7 @@ final class GuestDeployment extends Deployment {
             this.sourceName = spec.key().split("@")[0] + (languageId.equals("js") ? ".js" : ".py");
             this.module = Source.newBuilder(languageId, spec.source(), sourceName).buildLiteral();
         }
+        this.runner = runtime.runnerSource(languageId, spec.key());
         this.pythonPrelude = languageId.equals("js") ? null
                 : Source.newBuilder(languageId, "__gv_setenv(" + GSON.toJson(envJson) + ")", "<prelude>").buildLiteral();
     }
@@ -68,7 +70,7 @@ final class GuestDeployment extends Deployment {
             if (main == null || !main.canExecute()) {
                 throw new Failure("load", "the code defines no function '" + entryName() + "' (the entrypoint)", "EntrypointError", 0);
             }
-            Value factory = runtime.runnerFactory(context, languageId);
+            Value factory = runtime.runnerFactory(context, languageId, runner);
             Value runner = jsPrelude != null
                     ? factory.execute(main, sourceName, jsPrelude.getArrayElement(1)) : factory.execute(main, sourceName);
             return new GuestIsolate(context, reseed, runner, blank.logs(), runtime.watchdog(), runtime.javaRunner());

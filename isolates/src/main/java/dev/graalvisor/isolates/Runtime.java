@@ -135,9 +135,21 @@ final class Runtime {
         return jsBuiltins;
     }
 
+    /**
+     * The runner's code under a name of the version's own, so each version parses its own copy.
+     * A runner shared by every version calls a different main on each switch of function: its
+     * compiled code, which inlines the last main, is thrown away and recompiled (1-2 s of JIT for
+     * JS, on the serving cores) every time two functions take turns in a worker.
+     */
+    Source runnerSource(String languageId, String versionKey) {
+        Source shared = languageId.equals("js") ? jsRunner : pyRunner;
+        return Source.newBuilder(languageId, shared.getCharacters(), "<graalvisor runner of " + versionKey + ">").buildLiteral();
+    }
+
     /** JS: runner.js's factory (main, sourceName, loop); Python: runner.py's (main, sourceName). */
-    Value runnerFactory(Context context, String languageId) {
-        return languageId.equals("js") ? context.eval(jsRunner) : context.getBindings("python").getMember("__gv_runner");
+    Value runnerFactory(Context context, String languageId, Source runner) {
+        Value evaluated = context.eval(runner);
+        return languageId.equals("js") ? evaluated : context.getBindings("python").getMember("__gv_runner");
     }
 
     Blank blankContext(String languageId) {
