@@ -183,6 +183,16 @@ class WorkerHandle:
         except psutil.Error:
             return 0
 
+    def cpu_seconds(self) -> float:
+        """CPU time the worker process has used, all its threads (JIT compilers, GC) together."""
+        if self.pid is None:
+            return 0.0
+        try:
+            times = psutil.Process(self.pid).cpu_times()
+            return float(times.user + times.system)
+        except psutil.Error:
+            return 0.0
+
     def describe(self) -> dict[str, Any]:
         return {
             "token": self.token,
