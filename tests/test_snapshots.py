@@ -238,7 +238,8 @@ def test_the_corpus_warms_the_base_image_and_booted_members_are_swapped_for_clon
 def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from_it(data_root: Path) -> None:
     # An image may hold no idle isolate (1 % of the old generation is less than the runtime's
     # own): its versions stay loaded and compiled, and a clone's first call makes an isolate.
-    flags = ["--warm-versions", "--compile-after-calls", "2", "--image-heap-percent", "1"]
+    # --snapshot-after 3: r-py's third call comes once the rolling image holds it.
+    flags = ["--warm-versions", "--compile-after-calls", "2", "--image-heap-percent", "1", "--snapshot-after", "3"]
     with run_daemon(data_root / "rolling", workers=1, extra=flags) as d, d.client() as c:
         wait_for_base_image(d)
         base_member = d.wait_healthy(workers=1)["workers"][0]
@@ -282,6 +283,9 @@ def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from
             assert r.json() == want and r.headers["x-start"] == "isolate", (name, r.headers)
             again = c.post(f"/invoke/{name}", json=params)
             assert again.json() == want and again.headers["x-start"] == "warm", (name, again.headers)
+        # r-py's third and fourth calls: the rolling image holds it, so no image of its own
+        assert "no function image for guest/r-py@" in d.log() and "the rolling image holds it" in d.log()
+        assert not [s for s in c.get("/snapshots").json()["snapshots"] if s["kind"] == "function"]
         # an updated version leaves the image at the next generation and never runs again
         deploy(c, "r-js", js("return {v: 'new'};"), status=200)
         assert c.post("/invoke/r-js").json() == {"v": "new"}

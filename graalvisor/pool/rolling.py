@@ -141,8 +141,9 @@ class RollingImage:
             await quiet_after_a_call(template, last[0], last[1].params, last[1].timeout_ms)
             trimmed = await template.request(Op.TRIM_ISOLATES, heap_percent=self.config.image_heap_percent)
             if trimmed.ok and trimmed.data.get("closed"):
-                log.info("rolling image: %d idle isolates closed to fit %d%% of the old generation (%.0f MB in use)",
-                         trimmed.data["closed"], self.config.image_heap_percent, trimmed.data["old_used"] / 1e6)
+                log.info("rolling image: %d idle isolates closed to fit %d%% of the old generation (%.0f of %.0f MB "
+                         "in use)", trimmed.data["closed"], self.config.image_heap_percent,
+                         trimmed.data["old_used"] / 1e6, trimmed.data["old_max"] / 1e6)
 
         async with self.templates.image_lock:
             snap = await self.templates.make("warm", warm, function_keys=keys)

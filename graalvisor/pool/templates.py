@@ -108,7 +108,7 @@ class Templates:
         """New workers for a busy version restore from its own image (the function loaded and
         compiled) once it has answered ``snapshot_after_calls`` calls; the warm-up replays the
         call that crossed the line. Guest languages only: their sandbox has no I/O, so repeating
-        a call has no effect outside the template."""
+        a call has no effect outside the template. Not for a version the rolling image holds."""
         after = self.config.snapshot_after_calls
         if after <= 0 or language == "java" or key in self._imaged or not self.supervisor.criu.available:
             return
@@ -117,7 +117,12 @@ class Templates:
             return
         del self._answered[key]
         self._imaged.add(key)
-        if self.for_function(key) is None:
+        rolling = self.store.warm(self.runtime_key)
+        if rolling is not None and key in rolling.function_keys:
+            # Every new worker restores it compiled already: a template would cost a core for
+            # 10-20 s and an image of ~700 MB for nothing.
+            log.info("no function image for %s: the rolling image holds it", key)
+        elif self.for_function(key) is None:
             self.supervisor.track(self._auto_image(key, params, timeout_ms), f"image-{key}")
 
     async def _auto_image(self, key: str, params: bytes, timeout_ms: int) -> None:
