@@ -110,7 +110,7 @@ class Daemon:
             if stale is not None:
                 self.pool.forget([stale], self.catalog.keys())  # an old version never runs again
             if warmup_params is not None:
-                self.pool.compile_ahead(key, language, warmup_params, version.timeout_ms)
+                self.pool.compile_ahead(key, language, warmup_params, warmup_env(version), version.timeout_ms)
             self.metrics.functions.set(len(self.catalog))
             return version, created
 
@@ -186,7 +186,8 @@ class Daemon:
         for this version then restore from this image."""
         entry = self.catalog.require(name)
         try:
-            snap = await self.pool.image_function(entry.key, params, warmup, entry.version.timeout_ms)
+            snap = await self.pool.image_function(entry.key, params, warmup, entry.version.timeout_ms,
+                                                  warmup_env(entry.version))
         except (CriuError, NoWorker, WorkerLost) as e:
             raise Unavailable(f"could not take a snapshot: {e}") from None
         return {**snap.to_dict(), "function": bare(name), "version": entry.version.version}
@@ -228,13 +229,7 @@ class Daemon:
             params = orjson.dumps({**version.parameters, **orjson.loads(params)})
         record = InvocationRecord(id=invocation_id or uuid.uuid4().hex, function=name, version=version.version,
                                   status="running")
-        namespace, bare_name = split(name)
-        env = {"__OW_NAMESPACE": namespace, "__OW_ACTION_NAME": f"/{namespace}/{bare_name}",
-               "__OW_ACTIVATION_ID": record.id,
-               "__OW_DEADLINE": str(int(record.created_at * 1000) + version.timeout_ms)}
-        for k, v in (context or {}).items():
-            if k != "API_KEY" or version.annotations.get("provide-api-key") is True:  # OpenWhisk's opt-in
-                env["__OW_" + k] = v
+        env = call_env(version, record.id, record.created_at, context)
         self.recorder.begin(record)
         return Call(record, entry, params, env, time.perf_counter())
 
@@ -259,7 +254,7 @@ class Daemon:
         if inv.start == "isolate":
             self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
         if inv.status == "success":
-            self.pool.after_call(entry.key, version.language, call.params, version.timeout_ms)
+            self.pool.after_call(entry.key, version.language, call.params, call.env, version.timeout_ms)
         return record, inv
 
     async def invoke(self, name: str, params: bytes, fresh: str | None = None,
@@ -306,3 +301,24 @@ class Daemon:
 
     def update_metrics(self) -> None:
         update_gauges(self.metrics, self.pool.status(), self.scheduler.queued)
+
+
+def call_env(version: FunctionVersion, activation_id: str, created_at: float,
+             context: dict[str, str] | None) -> dict[str, str]:
+    """The variables a call gets for itself (OpenWhisk's ``__OW_*``). ``context`` adds API_HOST,
+    and API_KEY where the version opts in."""
+    namespace, bare_name = split(version.name)
+    env = {"__OW_NAMESPACE": namespace, "__OW_ACTION_NAME": f"/{namespace}/{bare_name}",
+           "__OW_ACTIVATION_ID": activation_id, "__OW_DEADLINE": str(int(created_at * 1000) + version.timeout_ms)}
+    for k, v in (context or {}).items():
+        if k != "API_KEY" or version.annotations.get("provide-api-key") is True:  # OpenWhisk's opt-in
+            env["__OW_" + k] = v
+    return env
+
+
+def warmup_env(version: FunctionVersion) -> dict[str, str]:
+    """What a template's warm-up call of the version carries: the variables a call over the API
+    would. The guest's runner takes them as an argument; compiled for calls without them, its
+    code (with `main` inlined) was thrown away and compiled again in every clone on its first
+    call ("Profiled Argument Types"), so an image's versions ran as if never compiled."""
+    return call_env(version, uuid.uuid4().hex, time.time(), {"API_HOST": "http://127.0.0.1"})

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from graalvisor.config import Config
 from graalvisor.pool.budget import MemoryBudget
 from graalvisor.pool.handle import WorkerHandle
@@ -15,7 +17,7 @@ from graalvisor.pool.placement import Placement, SpecFor
 from graalvisor.pool.rolling import RollingImage
 from graalvisor.pool.snapshots import Snapshot
 from graalvisor.pool.supervisor import Supervisor
-from graalvisor.pool.templates import Templates
+from graalvisor.pool.templates import Replay, Templates
 from graalvisor.protocol.messages import Reply
 
 
@@ -101,26 +103,28 @@ class Pool:
 
     # -- images
 
-    async def image_function(self, key: str, params: dict[str, Any], warmup: int, timeout_ms: int) -> Snapshot:
-        return await self.templates.image_function(key, params, warmup, timeout_ms)
+    async def image_function(self, key: str, params: dict[str, Any], warmup: int, timeout_ms: int,
+                             env: dict[str, str]) -> Snapshot:
+        return await self.templates.image_function(key, Replay(orjson.dumps(params), env, timeout_ms), warmup)
 
     def set_is_current(self, is_current: Callable[[str], bool]) -> None:
         """Whether a version key is still served: images never warm a version that is not."""
         self.rolling.is_current = is_current
         self.templates.is_current = is_current
 
-    def compile_ahead(self, key: str, language: str, params: bytes, timeout_ms: int) -> None:
+    def compile_ahead(self, key: str, language: str, params: bytes, env: dict[str, str], timeout_ms: int) -> None:
         """Queues a JS or Python version for the rolling image (Java's code may do I/O, and a
-        warm-up repeats calls: only on request)."""
+        warm-up repeats calls: only on request). ``env``: what a call's env would be."""
         if language != "java":
-            self.rolling.request(key, params, timeout_ms)
+            self.rolling.request(key, Replay(params, env, timeout_ms))
 
-    def after_call(self, key: str, language: str, params: bytes, timeout_ms: int) -> None:
-        """An answered call counts toward the rolling image (with these params) and toward an
-        image of the version's own."""
+    def after_call(self, key: str, language: str, params: bytes, env: dict[str, str], timeout_ms: int) -> None:
+        """An answered call counts toward the rolling image and toward an image of the version's
+        own; a warm-up replays it (params and env)."""
+        replay = Replay(params, env, timeout_ms)
         if language != "java":
-            self.rolling.called(key, params, timeout_ms)
-        self.templates.count_call(key, language, params, timeout_ms)
+            self.rolling.called(key, replay)
+        self.templates.count_call(key, language, replay)
 
     def compiled(self, key: str) -> bool:
         return self.rolling.holds(key)

@@ -19,13 +19,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from graalvisor.config import Config
 from graalvisor.pool import criu
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.snapshots import Snapshot
-from graalvisor.pool.templates import DEFAULT_WARMUP, WARMUP_BUDGET_S, Templates, quiet_after_a_call
+from graalvisor.pool.templates import DEFAULT_WARMUP, WARMUP_BUDGET_S, Replay, Templates, quiet_after_a_call
 from graalvisor.protocol.messages import Op
 
 log = logging.getLogger("graalvisor.pool")
@@ -43,19 +42,13 @@ COMPILERS_IDLE = 0.15  # of a core, beyond the call's own
 BATCH = 8
 
 
-@dataclass(frozen=True)
-class Waiting:
-    params: bytes
-    timeout_ms: int
-
-
 class RollingImage:
     def __init__(self, config: Config, templates: Templates) -> None:
         self.config = config
         self.templates = templates
         self.is_current: Callable[[str], bool] = lambda key: True
         self.on_made: Callable[[bool], None] = lambda renew: None  # renew: swap members for clones
-        self._waiting: dict[str, Waiting] = {}
+        self._waiting: dict[str, Replay] = {}
         self._asked: set[str] = set()  # waiting, being compiled in, or in the image
         self._at_deploy: set[str] = set()  # asked for by their deploy's warm-up params
         self._calls: dict[str, int] = {}  # answered calls of versions not asked for yet
@@ -65,7 +58,7 @@ class RollingImage:
         image = self.templates.store.warm(self.templates.runtime_key)
         return image is not None and key in image.function_keys
 
-    def request(self, key: str, params: bytes, timeout_ms: int, at_deploy: bool = True) -> None:
+    def request(self, key: str, replay: Replay, at_deploy: bool = True) -> None:
         """Queues a version to be compiled into the next generation (once)."""
         sup = self.templates.supervisor
         if not self.config.warm_versions or not sup.criu.available or key in self._asked or self.holds(key):
@@ -73,10 +66,10 @@ class RollingImage:
         self._asked.add(key)
         if at_deploy:
             self._at_deploy.add(key)
-        self._waiting[key] = Waiting(params, timeout_ms)
+        self._waiting[key] = replay
         self.kick()
 
-    def called(self, key: str, params: bytes, timeout_ms: int) -> None:
+    def called(self, key: str, replay: Replay) -> None:
         """An answered call. A version called ``compile_after_calls`` times is worth compiling
         for every worker: most functions are called rarely, and a template's warm-up costs
         seconds of CPU, so one call alone does not earn it."""
@@ -85,7 +78,7 @@ class RollingImage:
         self._calls[key] = calls = self._calls.get(key, 0) + 1
         if calls >= self.config.compile_after_calls:
             del self._calls[key]
-            self.request(key, params, timeout_ms, at_deploy=False)
+            self.request(key, replay, at_deploy=False)
 
     def kick(self) -> None:
         """Builds the next generation if versions wait and the base image (its start) exists."""
@@ -118,7 +111,7 @@ class RollingImage:
         finally:
             self._running = False
 
-    async def _next_generation(self, batch: dict[str, Waiting]) -> Snapshot:
+    async def _next_generation(self, batch: dict[str, Replay]) -> Snapshot:
         keys: list[str] = []
         t0 = time.monotonic()
 
@@ -129,16 +122,16 @@ class RollingImage:
                     keys.append(key)
                 else:
                     template.send(Op.UNDEPLOY, key=key)  # deleted or replaced since the last generation
-            last: tuple[str, Waiting] | None = None
-            for key, waiting in batch.items():
+            last: tuple[str, Replay] | None = None
+            for key, replay in batch.items():
                 if not self.is_current(key):
                     continue
-                if await self._warm_one(template, key, waiting):
+                if await self._warm_one(template, key, replay):
                     keys.append(key)
-                    last = (key, waiting)
+                    last = (key, replay)
             if last is None:
                 raise criu.CriuError("no waiting version could be warmed")
-            await quiet_after_a_call(template, last[0], last[1].params, last[1].timeout_ms)
+            await quiet_after_a_call(template, *last)
             trimmed = await template.request(Op.TRIM_ISOLATES, heap_percent=self.config.image_heap_percent)
             if trimmed.ok and trimmed.data.get("closed"):
                 log.info("rolling image: %d idle isolates closed to fit %d%% of the old generation (%.0f of %.0f MB "
@@ -151,7 +144,7 @@ class RollingImage:
                  time.monotonic() - t0, snap.size_bytes / 1e6)
         return snap
 
-    async def _warm_one(self, template: WorkerHandle, key: str, waiting: Waiting) -> bool:
+    async def _warm_one(self, template: WorkerHandle, key: str, replay: Replay) -> bool:
         loaded = await template.request(Op.DEPLOY, spec=await self.templates.spec_for(key))
         if not loaded.ok:
             log.warning("rolling image: %s does not load in the template: %s", key, loaded.message)
@@ -163,8 +156,8 @@ class RollingImage:
         calls, first_ms, last_ms, why = 0, 0.0, 0.0, f"{DEFAULT_WARMUP} calls"
         while calls < DEFAULT_WARMUP:
             t_call = time.monotonic()
-            reply = await template.request(Op.INVOKE, key=key, params=waiting.params,
-                                           timeout_ms=min(waiting.timeout_ms, WARM_CALL_TIMEOUT_MS))
+            reply = await template.request(Op.INVOKE, key=key, params=replay.params, env=replay.env,
+                                           timeout_ms=min(replay.timeout_ms, WARM_CALL_TIMEOUT_MS))
             last_ms = (time.monotonic() - t_call) * 1000
             first_ms = first_ms or last_ms
             calls += 1

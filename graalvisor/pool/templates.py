@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,16 @@ BASE_SOURCES = {"js": "function main(p) { return {ok: true}; }",
 Warm = Callable[[WorkerHandle], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A call a template repeats to warm a version up: its params and its env. The env matters:
+    guest code compiled for calls without one was thrown away and compiled again in every clone
+    (the runner takes it as an argument; see daemon.warmup_env)."""
+    params: bytes
+    env: dict[str, str]
+    timeout_ms: int
+
+
 class Templates:
     def __init__(self, config: Config, supervisor: Supervisor, spec_for: SpecFor) -> None:
         self.config = config
@@ -83,10 +94,9 @@ class Templates:
 
     # -- function images
 
-    async def image_function(self, key: str, params: dict[str, Any], warmup: int, timeout_ms: int) -> Snapshot:
-        """A template with the version loaded, warmed with ``warmup`` calls of ``params``, dumped."""
+    async def image_function(self, key: str, replay: Replay, warmup: int) -> Snapshot:
+        """A template with the version loaded, warmed with ``warmup`` calls of ``replay``, dumped."""
         spec = await self.spec_for(key)
-        params_text = orjson.dumps(params)
 
         async def warm(template: WorkerHandle) -> None:
             await template.request(Op.HOLD_BLANKS)
@@ -95,16 +105,17 @@ class Templates:
                 raise criu.CriuError(f"the function did not load in the template: {loaded.message}")
             deadline = time.monotonic() + WARMUP_BUDGET_S
             for _ in range(warmup):
-                await template.request(Op.INVOKE, key=key, params=params_text, timeout_ms=timeout_ms)
+                await template.request(Op.INVOKE, key=key, params=replay.params, env=replay.env,
+                                       timeout_ms=replay.timeout_ms)
                 if time.monotonic() > deadline:
                     break
             if warmup:
-                await quiet_after_a_call(template, key, params_text, timeout_ms)
+                await quiet_after_a_call(template, key, replay)
 
         async with self.image_lock:
             return await self.make("function", warm, key)
 
-    def count_call(self, key: str, language: str, params: bytes, timeout_ms: int) -> None:
+    def count_call(self, key: str, language: str, replay: Replay) -> None:
         """New workers for a busy version restore from its own image (the function loaded and
         compiled) once it has answered ``snapshot_after_calls`` calls; the warm-up replays the
         call that crossed the line. Guest languages only: their sandbox has no I/O, so repeating
@@ -123,13 +134,13 @@ class Templates:
             # 10-20 s and an image of ~700 MB for nothing.
             log.info("no function image for %s: the rolling image holds it", key)
         elif self.for_function(key) is None:
-            self.supervisor.track(self._auto_image(key, params, timeout_ms), f"image-{key}")
+            self.supervisor.track(self._auto_image(key, replay), f"image-{key}")
 
-    async def _auto_image(self, key: str, params: bytes, timeout_ms: int) -> None:
+    async def _auto_image(self, key: str, replay: Replay) -> None:
         if not self.is_current(key):
             return  # updated or deleted since
         try:
-            snap = await self.image_function(key, orjson.loads(params), DEFAULT_WARMUP, timeout_ms)
+            snap = await self.image_function(key, replay, DEFAULT_WARMUP)
             log.info("function image %s for %s after %d calls", snap.id, key, self.config.snapshot_after_calls)
         except Exception as e:  # new workers restore from the base image instead
             log.warning("no function image for %s: %s", key, e)
@@ -312,7 +323,7 @@ async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) 
              "compilers idle" if time.monotonic() < deadline else "budget spent")
 
 
-async def quiet_after_a_call(template: WorkerHandle, key: str, params: bytes, timeout_ms: int) -> None:
+async def quiet_after_a_call(template: WorkerHandle, key: str, replay: Replay) -> None:
     """Where JIT counters stand after a warm-up is a matter of timing: the next call may take one
     past a compile threshold, and every clone would then compile the same code (and the compiler
     itself, with C2) during its first call. A clone's first call also re-seeds the isolate it
@@ -321,7 +332,7 @@ async def quiet_after_a_call(template: WorkerHandle, key: str, params: bytes, ti
     await template.request(Op.SETTLE)
     for probe in range(1, PROBES + 1):
         await template.request(Op.REHEARSE_WAKE)
-        await template.request(Op.INVOKE, key=key, params=params, timeout_ms=timeout_ms)
+        await template.request(Op.INVOKE, key=key, params=replay.params, env=replay.env, timeout_ms=replay.timeout_ms)
         settled = await template.request(Op.SETTLE, limit_s=PROBE_SETTLE_S)
         if settled.data.get("settled_s", QUIET_S) < QUIET_S:
             log.info("template for %s: a call leaves the compilers idle after %d probe(s)", key, probe)
