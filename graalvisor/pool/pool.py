@@ -121,10 +121,9 @@ class Pool:
     def after_call(self, key: str, language: str, params: bytes, env: dict[str, str], timeout_ms: int) -> None:
         """An answered call counts toward the rolling image and toward an image of the version's
         own; a warm-up replays it (params and env)."""
-        replay = Replay(params, env, timeout_ms)
         if language != "java":
-            self.rolling.called(key, replay)
-        self.templates.count_call(key, language, replay)
+            self.rolling.called(key, params, env, timeout_ms)
+        self.templates.count_call(key, language, params, env, timeout_ms)
 
     def compiled(self, key: str) -> bool:
         return self.rolling.holds(key)

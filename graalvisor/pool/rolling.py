@@ -55,8 +55,7 @@ class RollingImage:
         self._running = False
 
     def holds(self, key: str) -> bool:
-        image = self.templates.store.warm(self.templates.runtime_key)
-        return image is not None and key in image.function_keys
+        return self.templates.in_rolling_image(key)
 
     def request(self, key: str, replay: Replay, at_deploy: bool = True) -> None:
         """Queues a version to be compiled into the next generation (once)."""
@@ -69,7 +68,7 @@ class RollingImage:
         self._waiting[key] = replay
         self.kick()
 
-    def called(self, key: str, replay: Replay) -> None:
+    def called(self, key: str, params: bytes, env: dict[str, str], timeout_ms: int) -> None:
         """An answered call. A version called ``compile_after_calls`` times is worth compiling
         for every worker: most functions are called rarely, and a template's warm-up costs
         seconds of CPU, so one call alone does not earn it."""
@@ -78,7 +77,7 @@ class RollingImage:
         self._calls[key] = calls = self._calls.get(key, 0) + 1
         if calls >= self.config.compile_after_calls:
             del self._calls[key]
-            self.request(key, replay, at_deploy=False)
+            self.request(key, Replay(params, env, timeout_ms), at_deploy=False)
 
     def kick(self) -> None:
         """Builds the next generation if versions wait and the base image (its start) exists."""

@@ -85,6 +85,10 @@ class Templates:
         """What a new member restores: the rolling image where there is one, else the base."""
         return self.store.warm(self.runtime_key) or self.base()
 
+    def in_rolling_image(self, key: str) -> bool:
+        image = self.store.warm(self.runtime_key)
+        return image is not None and key in image.function_keys
+
     def for_function(self, key: str) -> Snapshot | None:
         return self.store.for_function(self.runtime_key, key)
 
@@ -115,7 +119,7 @@ class Templates:
         async with self.image_lock:
             return await self.make("function", warm, key)
 
-    def count_call(self, key: str, language: str, replay: Replay) -> None:
+    def count_call(self, key: str, language: str, params: bytes, env: dict[str, str], timeout_ms: int) -> None:
         """New workers for a busy version restore from its own image (the function loaded and
         compiled) once it has answered ``snapshot_after_calls`` calls; the warm-up replays the
         call that crossed the line. Guest languages only: their sandbox has no I/O, so repeating
@@ -128,13 +132,12 @@ class Templates:
             return
         del self._answered[key]
         self._imaged.add(key)
-        rolling = self.store.warm(self.runtime_key)
-        if rolling is not None and key in rolling.function_keys:
+        if self.in_rolling_image(key):
             # Every new worker restores it compiled already: a template would cost a core for
             # 10-20 s and an image of ~700 MB for nothing.
             log.info("no function image for %s: the rolling image holds it", key)
         elif self.for_function(key) is None:
-            self.supervisor.track(self._auto_image(key, replay), f"image-{key}")
+            self.supervisor.track(self._auto_image(key, Replay(params, env, timeout_ms)), f"image-{key}")
 
     async def _auto_image(self, key: str, replay: Replay) -> None:
         if not self.is_current(key):
