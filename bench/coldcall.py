@@ -1,7 +1,8 @@
 """First call of a never-seen function: graalvisor against a fresh stock process, in one run.
 
     python -m bench.coldcall [--languages js,python,java] [--functions bfs,html] [--target-ms 30]
-                             [--base-warmup-s 120] [--ahead] [--burst 4] [--json out.json]
+                             [--base-warmup-s 120] [--ahead [--warmup-samples 4]] [--burst 4]
+                             [--json out.json]
 
 For each suite function and language, on a settled daemon (its base image made, every member a
 clone of it, its CPU quiet): deploy the function under a name and source it has never seen, then
@@ -13,8 +14,9 @@ under 1 is graalvisor faster. The input size makes the stock runtime's warm run 
 
 Two modes. By default versions are not compiled ahead (``--no-warm-versions``): the first call
 shows how warm the shared runtime is. With ``--ahead`` each function is deployed with warm-up
-params (the call's own), and the first call waits until the version is in the rolling image and
-the member restarted from it: what a function deployed a few seconds before its first call gets.
+params (``--warmup-samples`` inputs of the call's size, seeds 1, 2, ...), and the first call, with
+a seed the warm-up never saw, waits until the version is in the rolling image and the member
+restarted from it: what a function deployed a few seconds before its first call gets.
 
 With ``--burst N`` the first call is N callers at once, and each side's figure is the slowest of
 them: the stock side starts N processes at once, as one-process-per-instance platforms do.
@@ -40,12 +42,14 @@ from rich.table import Table
 from bench.baseline.instances import Instance, command
 from bench.microbench.daemon import cpu_quiet
 from bench.replay.costs import load_costs, size_for
+from bench.replay.platforms import WARMUP_SAMPLES, warmup_samples
 from bench.replay.suite import BY_NAME, LANGUAGES, SUITE, SuiteFunction, build_suite_jar, deploy_body, source_path
 from bench.stats import percentile
 from graalvisor.launcher import Daemon, running_daemon, worker_pids
 
 console = Console(width=160)
 LATER_CALL = 10
+UNSEEN_SEED = 1000
 
 
 @dataclass
@@ -106,11 +110,11 @@ def first_calls(daemon: Daemon, name: str, params: dict[str, Any], burst: int) -
 
 
 def graalvisor_side(daemon: Daemon, fn: SuiteFunction, language: str, params: dict[str, Any],
-                    ahead: bool, burst: int = 1) -> tuple[float, float, str]:
+                    ahead: bool, burst: int = 1, samples: int = WARMUP_SAMPLES) -> tuple[float, float, str]:
     name = f"cc-{fn.name}-{language}-{uuid.uuid4().hex[:8]}"
     body = deploy_body(fn, language, name)
     if ahead and language != "java":
-        body["warmup"] = {"params": params}
+        body["warmup"] = {"params": warmup_samples(params["n"], samples)}
     with daemon.client(timeout=300) as client:
         deployed = client.put(f"/functions/{name}", json=body)
         if deployed.status_code != 201:
@@ -155,9 +159,10 @@ async def stock_side(fn: SuiteFunction, language: str, params: dict[str, Any], b
     return first_ms, later_ms
 
 
-def render(rows: list[Row], startup_s: float, ahead: bool, burst: int = 1) -> dict[str, Any]:
+def render(rows: list[Row], startup_s: float, ahead: bool, burst: int = 1, samples: int = 0) -> dict[str, Any]:
     what = f"slowest of {burst} first calls at once" if burst > 1 else "first call"
-    table = Table(title=f"{what} of a never-seen function{' compiled ahead' if ahead else ''} "
+    how = f" compiled ahead ({samples} warm-up samples)" if ahead else ""
+    table = Table(title=f"{what} of a never-seen function{how} "
                         f"(platform start-up incl. base image: {startup_s:.1f} s)")
     for col in ("function", "lang", "n", "start", "gv 1st ms", "stock 1st ms", "1st ratio",
                 f"gv {LATER_CALL}th ms", f"stock {LATER_CALL}th ms", f"{LATER_CALL}th ratio"):
@@ -166,7 +171,8 @@ def render(rows: list[Row], startup_s: float, ahead: bool, burst: int = 1) -> di
         table.add_row(r.function, r.language, str(r.n), r.start, f"{r.gv_first_ms:.1f}", f"{r.stock_first_ms:.1f}",
                       f"{r.first_ratio:.2f}", f"{r.gv_later_ms:.2f}", f"{r.stock_later_ms:.2f}", f"{r.later_ratio:.2f}")
     console.print(table)
-    summary: dict[str, Any] = {"startup_s": round(startup_s, 1), "ahead": ahead, "burst": burst, "languages": {}}
+    summary: dict[str, Any] = {"startup_s": round(startup_s, 1), "ahead": ahead, "burst": burst,
+                               "warmup_samples": samples if ahead else 0, "languages": {}}
     for language in sorted({r.language for r in rows}):
         lr = [r for r in rows if r.language == language]
         first = [r.first_ratio for r in lr]
@@ -189,6 +195,7 @@ def main() -> None:
     p.add_argument("--base-warmup-s", type=float, default=None, help="the daemon's base warm-up budget")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--ahead", action="store_true", help="deploy with warm-up params; call once compiled in")
+    p.add_argument("--warmup-samples", type=int, default=WARMUP_SAMPLES, help="with --ahead: inputs the warm-up takes")
     p.add_argument("--burst", type=int, default=1, help="first calls made at once (the slowest counts)")
     p.add_argument("--json", type=Path)
     a = p.parse_args()
@@ -212,12 +219,13 @@ def main() -> None:
                 for name in a.functions.split(","):
                     fn = BY_NAME[name]
                     n = size_for(fn, language, a.target_ms, costs) or fn.default_n
-                    params = {"n": n}
-                    gv_first, gv_later, start = graalvisor_side(daemon, fn, language, params, a.ahead, a.burst)
+                    params = {"n": n, "seed": UNSEEN_SEED}  # not one of the warm-up's samples
+                    gv_first, gv_later, start = graalvisor_side(daemon, fn, language, params, a.ahead, a.burst,
+                                                                a.warmup_samples)
                     stock_first, stock_later = asyncio.run(stock_side(fn, language, params, a.burst))
                     rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start))
                     console.print(f"  {language} {fn.name}: graalvisor {gv_first:.1f} ms, stock {stock_first:.1f} ms")
-    summary = render(rows, startup_s, a.ahead, a.burst)
+    summary = render(rows, startup_s, a.ahead, a.burst, a.warmup_samples)
     if a.json:
         a.json.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=2))
 

@@ -36,6 +36,10 @@ def test_invalid_uploads_are_400(client: httpx.Client) -> None:
     _error(client.put("/functions/t-e", content=b"function main(){}"), 400)  # raw body without ?language
     _error(client.put("/functions/t-e", json={"language": "java", "code": "class X {}"}), 400)
     _error(client.put("/functions/t-e", json={"language": "js", "code": "x", "timeout_ms": -1}), 400)
+    for bad in ([], [1], "n=1", [{"n": i} for i in range(17)]):  # warm-up: an object, or 1 to 16 of them
+        body = _error(client.put("/functions/t-e", json={"language": "js", "code": OK_JS, "warmup": {"params": bad}}),
+                      400)
+        assert "warmup.params" in str(body["error"]), body
     assert client.get("/functions/t-e").status_code == 404  # nothing was registered
 
 

@@ -112,6 +112,9 @@ def test_snapshot_api_errors_and_delete(daemon: Daemon) -> None:
         for bad in (10_001, -1, True, "5"):
             r = c.post("/functions/s-del/snapshot", json={"warmup": bad})
             assert r.status_code == 400 and "warmup" in r.json()["error"], r.text
+        for params in ([], [{"n": 1}, 2], "n"):
+            r = c.post("/functions/s-del/snapshot", json={"params": params})
+            assert r.status_code == 400 and "params must be an object or a list" in r.json()["error"], r.text
         wait_for_base_image(daemon)
         made = c.post("/functions/s-del/snapshot", json={"warmup": 0})
         assert made.status_code == 201, made.text
@@ -243,8 +246,8 @@ def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from
     with run_daemon(data_root / "rolling", workers=1, extra=flags) as d, d.client() as c:
         wait_for_base_image(d)
         base_member = d.wait_healthy(workers=1)["workers"][0]
-        # one version compiled at deploy (warm-up params given), one after two calls
-        deploy(c, "r-js", {**js("return {v: (p.n || 0) + 1};"), "warmup": {"params": {"n": 1}}})
+        # one version compiled at deploy (sample warm-up params given), one after two calls
+        deploy(c, "r-js", {**js("return {v: (p.n || 0) + 1};"), "warmup": {"params": [{"n": 1}, {"n": 0.5}]}})
         deploy(c, "r-py", python_upload("def main(a):\n    return {'v': a.get('n', 0) * 2}\n"))
         for _ in range(2):
             assert c.post("/invoke/r-py", json={"n": 4}).json() == {"v": 8}

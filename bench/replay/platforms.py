@@ -19,6 +19,7 @@ from graalvisor.launcher import Daemon, ServerProcess, free_port, start_daemon
 
 PLATFORMS = ("graalvisor", "baseline")
 WARMED = ("js", "python")  # the languages the rolling image compiles
+WARMUP_SAMPLES = 4  # sample inputs per warm-up (DESIGN.md, the rolling image)
 
 
 @dataclass
@@ -124,8 +125,14 @@ class Platform:
 
 def deploy_request(f: PlannedFunction, kind: str, warm: bool) -> dict[str, object]:
     """The PUT body for one planned function; ``warm`` adds graalvisor's warm-up params to JS and
-    Python functions: a call of the size the replay makes."""
+    Python functions: sample calls of the size the replay makes, with seeds of their own (the
+    replay's calls take theirs from their place in it)."""
     body = deploy_body(BY_NAME[f.suite], f.language, f.name)
     if warm and kind == "graalvisor" and f.language in WARMED:
-        body["warmup"] = {"params": {"n": f.n, "seed": 1}}
+        body["warmup"] = {"params": warmup_samples(f.n)}
     return body
+
+
+def warmup_samples(n: int, count: int = WARMUP_SAMPLES) -> list[dict[str, int]]:
+    """Warm-up params as a user would give them: a few inputs of the size the function gets."""
+    return [{"n": n, "seed": seed} for seed in range(1, count + 1)]

@@ -20,7 +20,7 @@ from graalvisor import __version__
 from graalvisor.api import errors, openwhisk
 from graalvisor.api.auth import Authenticator, Caller, call_context
 from graalvisor.api.errors import invocation_status, json_response
-from graalvisor.api.models import FunctionUpload
+from graalvisor.api.models import MAX_WARMUP_SAMPLES, FunctionUpload, Warmup
 from graalvisor.config import Config
 from graalvisor.daemon import Daemon, Invocation
 from graalvisor.domain import FunctionConfig, Invalid, TooLarge, check_name, qualify
@@ -67,7 +67,7 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
             except ValidationError as e:
                 raise Invalid("invalid upload: " + _problems(e)) from None
             config = FunctionConfig.model_validate(upload.model_dump(exclude={"language", "code", "binary", "warmup"}))
-            warmup = orjson.dumps(upload.warmup.params) if upload.warmup is not None else None
+            warmup = tuple(map(orjson.dumps, upload.warmup.samples())) if upload.warmup is not None else ()
             version, created = await daemon.deploy(qualify(subject.namespace, name), upload.language, config,
                                                    decode_code(upload.code, upload.binary), warmup)
         else:
@@ -100,20 +100,25 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
     @app.post("/functions/{name}/snapshot", status_code=201)
     async def snapshot_function(name: str, request: Request, subject: Caller) -> Response:
         """Dump a warmed worker with this function loaded; new workers for it restore from the image.
-        Optional JSON body: {"params": {...} (warm-up params), "warmup": N (invocations, default
-        500, at most 10000; the warm-up stops early once it has run 10 s)}."""
+        Optional JSON body: {"params": {...} or [{...}, ...] (warm-up params, or up to 16 samples
+        taken in turn), "warmup": N (invocations, default 500, at most 10000; the warm-up stops
+        early once it has run 10 s)}."""
         body = await _read_body(request, limit)
         try:
             options = orjson.loads(body) if body.strip() else {}
         except orjson.JSONDecodeError as e:
             raise Invalid(f"the request body is not JSON: {e}") from None
-        if not isinstance(options, dict) or not isinstance(options.get("params", {}), dict):
+        if not isinstance(options, dict):
             raise Invalid('body must be {"params": {...}, "warmup": N}')
+        try:
+            samples = Warmup.model_validate({"params": options.get("params", {})}).samples()
+        except ValidationError:
+            raise Invalid(f"params must be an object or a list of 1 to {MAX_WARMUP_SAMPLES} objects") from None
         warmup = options.get("warmup", DEFAULT_WARMUP)
         if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup <= MAX_WARMUP:
             raise Invalid(f"warmup must be an integer from 0 to {MAX_WARMUP}")
         return json_response(201, await daemon.snapshot_function(qualify(subject.namespace, name),
-                                                                 options.get("params", {}), warmup))
+                                                                 samples, warmup))
 
     @app.get("/snapshots")
     async def list_snapshots(subject: Caller) -> Response:

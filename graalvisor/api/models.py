@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from graalvisor.domain import FunctionConfig
 
+Params = dict[str, Any]
+# Sample inputs a warm-up takes in turn: enough to cover a function's paths, few enough to store.
+MAX_WARMUP_SAMPLES = 16
+
 
 class Warmup(BaseModel):
     """Params to compile a JS or Python version with, before its first call (sandboxed guest
-    code has no I/O, so the template's calls touch nothing outside it)."""
+    code has no I/O, so the template's calls touch nothing outside it): one object, or a list
+    of sample inputs taken in turn. Code is compiled for the paths the warm-up ran; an input
+    that takes another runs that part interpreted and compiles it again in every worker."""
 
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: Params | Annotated[list[Params], Field(min_length=1, max_length=MAX_WARMUP_SAMPLES)] = Field(
+        default_factory=dict)
+
+    def samples(self) -> list[Params]:
+        return self.params if isinstance(self.params, list) else [self.params]
 
 
 class FunctionUpload(FunctionConfig):

@@ -83,12 +83,12 @@ class Daemon:
     # -- functions (named by qualified name, namespace/name; see domain.namespaces)
 
     async def deploy(self, name: str, language: str, config: FunctionConfig, data: bytes,
-                     warmup_params: bytes | None = None) -> tuple[FunctionVersion, bool]:
+                     warmup: tuple[bytes, ...] = ()) -> tuple[FunctionVersion, bool]:
         """Stores the artifact, checks it (loaded in a worker; Python parsed here when the
         gateway's parser can read it, see domain.pycheck), and only then records the new
         version: code that fails the check never becomes the latest.
-        With ``warmup_params`` a JS or Python version is compiled into the rolling image before
-        its first call (else once it has answered a few calls, with the last one's params)."""
+        With ``warmup`` (sample params, JSON) a JS or Python version is compiled into the rolling
+        image before its first call (else once it has answered a few calls, with theirs)."""
         await asyncio.to_thread(artifacts.check, language, data)  # may unzip: off the event loop
         settings = config.model_dump(exclude={"entrypoint"})
         entrypoint = config.entrypoint
@@ -109,8 +109,8 @@ class Daemon:
             stale = self.catalog.put(version)
             if stale is not None:
                 self.pool.forget([stale], self.catalog.keys())  # an old version never runs again
-            if warmup_params is not None:
-                self.pool.compile_ahead(key, language, warmup_params, warmup_env(version), version.timeout_ms)
+            if warmup:
+                self.pool.compile_ahead(key, language, warmup, warmup_env(version), version.timeout_ms)
             self.metrics.functions.set(len(self.catalog))
             return version, created
 
@@ -181,12 +181,13 @@ class Daemon:
 
     # -- images
 
-    async def snapshot_function(self, name: str, params: dict[str, Any], warmup: int) -> dict[str, Any]:
-        """Loads and warms the latest version in a template and dumps it: new workers started
-        for this version then restore from this image."""
+    async def snapshot_function(self, name: str, samples: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
+        """Loads the latest version in a template, warms it with ``warmup`` calls taking the
+        params ``samples`` in turn, and dumps it: new workers started for this version then
+        restore from this image."""
         entry = self.catalog.require(name)
         try:
-            snap = await self.pool.image_function(entry.key, params, warmup, entry.version.timeout_ms,
+            snap = await self.pool.image_function(entry.key, samples, warmup, entry.version.timeout_ms,
                                                   warmup_env(entry.version))
         except (CriuError, NoWorker, WorkerLost) as e:
             raise Unavailable(f"could not take a snapshot: {e}") from None

@@ -103,24 +103,28 @@ class Pool:
 
     # -- images
 
-    async def image_function(self, key: str, params: dict[str, Any], warmup: int, timeout_ms: int,
+    async def image_function(self, key: str, samples: list[dict[str, Any]], warmup: int, timeout_ms: int,
                              env: dict[str, str]) -> Snapshot:
-        return await self.templates.image_function(key, Replay(orjson.dumps(params), env, timeout_ms), warmup)
+        """An image of the version's own, warmed with ``warmup`` calls taking ``samples`` in turn."""
+        replay = Replay(tuple(orjson.dumps(params) for params in samples), env, timeout_ms)
+        return await self.templates.image_function(key, replay, warmup)
 
     def set_is_current(self, is_current: Callable[[str], bool]) -> None:
         """Whether a version key is still served: images never warm a version that is not."""
         self.rolling.is_current = is_current
         self.templates.is_current = is_current
 
-    def compile_ahead(self, key: str, language: str, params: bytes, env: dict[str, str], timeout_ms: int) -> None:
-        """Queues a JS or Python version for the rolling image (Java's code may do I/O, and a
-        warm-up repeats calls: only on request). ``env``: what a call's env would be."""
+    def compile_ahead(self, key: str, language: str, samples: tuple[bytes, ...], env: dict[str, str],
+                      timeout_ms: int) -> None:
+        """Queues a JS or Python version for the rolling image, to be warmed with calls taking
+        the params ``samples`` in turn (Java's code may do I/O, and a warm-up repeats calls: only
+        on request). ``env``: what a call's env would be."""
         if language != "java":
-            self.rolling.request(key, Replay(params, env, timeout_ms))
+            self.rolling.request(key, Replay(samples, env, timeout_ms))
 
     def after_call(self, key: str, language: str, params: bytes, env: dict[str, str], timeout_ms: int) -> None:
         """An answered call counts toward the rolling image and toward an image of the version's
-        own; a warm-up replays it (params and env)."""
+        own; a warm-up replays it (params and env), the rolling image's with the calls before."""
         if language != "java":
             self.rolling.called(key, params, env, timeout_ms)
         self.templates.count_call(key, language, params, env, timeout_ms)

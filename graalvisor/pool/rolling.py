@@ -3,8 +3,8 @@ compiled once, in a template, before (or soon after) its first real call, and ev
 it compiled from its start.
 
 A version joins when it is deployed with warm-up params, or (with `--compile-after-calls N`) once
-it has answered N calls (the last one's params are replayed: a guest's sandbox has no I/O, so a
-replay touches nothing outside the template). Versions wait in a queue; one template at a time
+it has answered N calls (the params of the last few are replayed: a guest's sandbox has no I/O, so
+a replay touches nothing outside the template). Versions wait in a queue; one template at a time
 restores the newest image, drops the versions no longer served, loads and warms the waiting
 ones, and is dumped as the next generation, and the older generation goes. Workers started from
 then on (scale-outs, replacements, restarts) are clones of it. Members are swapped for clones of
@@ -40,6 +40,11 @@ COMPILERS_IDLE = 0.15  # of a core, beyond the call's own
 # Versions compiled into one generation at most: a generation is dumped, and its clones start
 # serving, without waiting for a long queue.
 BATCH = 8
+# Answered calls' params kept as warm-up samples (the most recent distinct ones), and the size up
+# to which a call's params are kept besides the last call's: a version is compiled for the inputs
+# it gets, not for one of them.
+CALL_SAMPLES = 4
+SAMPLE_MAX_BYTES = 64 * 1024
 
 
 class RollingImage:
@@ -51,7 +56,8 @@ class RollingImage:
         self._waiting: dict[str, Replay] = {}
         self._asked: set[str] = set()  # waiting, being compiled in, or in the image
         self._at_deploy: set[str] = set()  # asked for by their deploy's warm-up params
-        self._calls: dict[str, int] = {}  # answered calls of versions not asked for yet
+        # Versions not asked for yet: calls answered, and the params of the last few distinct ones.
+        self._calls: dict[str, tuple[int, tuple[bytes, ...]]] = {}
         self._running = False
 
     def holds(self, key: str) -> bool:
@@ -74,10 +80,13 @@ class RollingImage:
         seconds of CPU, so one call alone does not earn it."""
         if key in self._asked or self.config.compile_after_calls <= 0:
             return
-        self._calls[key] = calls = self._calls.get(key, 0) + 1
+        calls, samples = self._calls.get(key, (0, ()))
+        calls += 1
         if calls >= self.config.compile_after_calls:
             del self._calls[key]
-            self.request(key, Replay(params, env, timeout_ms), at_deploy=False)
+            self.request(key, Replay(_with_sample(samples, params), env, timeout_ms), at_deploy=False)
+        else:
+            self._calls[key] = calls, _with_sample(samples, params) if len(params) <= SAMPLE_MAX_BYTES else samples
 
     def kick(self) -> None:
         """Builds the next generation if versions wait and the base image (its start) exists."""
@@ -155,7 +164,7 @@ class RollingImage:
         calls, first_ms, last_ms, why = 0, 0.0, 0.0, f"{DEFAULT_WARMUP} calls"
         while calls < DEFAULT_WARMUP:
             t_call = time.monotonic()
-            reply = await template.request(Op.INVOKE, key=key, params=replay.params, env=replay.env,
+            reply = await template.request(Op.INVOKE, key=key, params=replay.params(calls), env=replay.env,
                                            timeout_ms=min(replay.timeout_ms, WARM_CALL_TIMEOUT_MS))
             last_ms = (time.monotonic() - t_call) * 1000
             first_ms = first_ms or last_ms
@@ -176,6 +185,11 @@ class RollingImage:
         log.info("rolling image: %s warmed with %d calls in %.1f s (first %.0f ms, last %.0f ms; %s)",
                  key, calls, time.monotonic() - t0, first_ms, last_ms, why)
         return True
+
+
+def _with_sample(samples: tuple[bytes, ...], params: bytes) -> tuple[bytes, ...]:
+    """``samples`` with ``params`` as the newest, at most CALL_SAMPLES distinct ones."""
+    return (*(s for s in samples if s != params), params)[-CALL_SAMPLES:]
 
 
 class _CompilerWindow:

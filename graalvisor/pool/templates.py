@@ -53,12 +53,19 @@ Warm = Callable[[WorkerHandle], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Replay:
-    """A call a template repeats to warm a version up: its params and its env. The env matters:
-    guest code compiled for calls without one was thrown away and compiled again in every clone
-    (the runner takes it as an argument; see daemon.warmup_env)."""
-    params: bytes
+    """The calls a template repeats to warm a version up: sample params, taken in turn, and the
+    env. Several samples: Truffle compiles only the paths the warm-up's calls took, and a real
+    call whose input takes another (LZW's rare branch, a longer string) deoptimises and is
+    compiled again in every clone. The env matters too: guest code compiled for calls without
+    one was thrown away and compiled again in every clone (the runner takes it as an argument;
+    see daemon.warmup_env)."""
+    samples: tuple[bytes, ...]
     env: dict[str, str]
     timeout_ms: int
+
+    def params(self, call: int) -> bytes:
+        """The params of the warm-up's ``call``-th call (from 0)."""
+        return self.samples[call % len(self.samples)]
 
 
 class Templates:
@@ -108,8 +115,8 @@ class Templates:
             if not loaded.ok:
                 raise criu.CriuError(f"the function did not load in the template: {loaded.message}")
             deadline = time.monotonic() + WARMUP_BUDGET_S
-            for _ in range(warmup):
-                await template.request(Op.INVOKE, key=key, params=replay.params, env=replay.env,
+            for call in range(warmup):
+                await template.request(Op.INVOKE, key=key, params=replay.params(call), env=replay.env,
                                        timeout_ms=replay.timeout_ms)
                 if time.monotonic() > deadline:
                     break
@@ -137,7 +144,7 @@ class Templates:
             # 10-20 s and an image of ~700 MB for nothing.
             log.info("no function image for %s: the rolling image holds it", key)
         elif self.for_function(key) is None:
-            self.supervisor.track(self._auto_image(key, Replay(params, env, timeout_ms)), f"image-{key}")
+            self.supervisor.track(self._auto_image(key, Replay((params,), env, timeout_ms)), f"image-{key}")
 
     async def _auto_image(self, key: str, replay: Replay) -> None:
         if not self.is_current(key):
@@ -335,7 +342,8 @@ async def quiet_after_a_call(template: WorkerHandle, key: str, replay: Replay) -
     await template.request(Op.SETTLE)
     for probe in range(1, PROBES + 1):
         await template.request(Op.REHEARSE_WAKE)
-        await template.request(Op.INVOKE, key=key, params=replay.params, env=replay.env, timeout_ms=replay.timeout_ms)
+        await template.request(Op.INVOKE, key=key, params=replay.params(probe), env=replay.env,
+                               timeout_ms=replay.timeout_ms)
         settled = await template.request(Op.SETTLE, limit_s=PROBE_SETTLE_S)
         if settled.data.get("settled_s", QUIET_S) < QUIET_S:
             log.info("template for %s: a call leaves the compilers idle after %d probe(s)", key, probe)
