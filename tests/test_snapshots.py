@@ -116,7 +116,7 @@ def test_snapshot_api_errors_and_delete(daemon: Daemon) -> None:
             r = c.post("/functions/s-del/snapshot", json={"params": params})
             assert r.status_code == 400 and "params must be an object or a list" in r.json()["error"], r.text
         wait_for_base_image(daemon)
-        made = c.post("/functions/s-del/snapshot", json={"warmup": 0})
+        made = c.post("/functions/s-del/snapshot", json={"warmup": 2, "params": [{}, {"n": 1}]})
         assert made.status_code == 201, made.text
         snap = made.json()
         assert c.delete(f"/snapshots/{snap['id']}").status_code == 200

@@ -111,7 +111,7 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
         if not isinstance(options, dict):
             raise Invalid('body must be {"params": {...}, "warmup": N}')
         try:
-            samples = Warmup.model_validate({"params": options.get("params", {})}).samples()
+            samples = tuple(map(orjson.dumps, Warmup.model_validate({"params": options.get("params", {})}).samples()))
         except ValidationError:
             raise Invalid(f"params must be an object or a list of 1 to {MAX_WARMUP_SAMPLES} objects") from None
         warmup = options.get("warmup", DEFAULT_WARMUP)

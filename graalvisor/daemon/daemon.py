@@ -181,7 +181,7 @@ class Daemon:
 
     # -- images
 
-    async def snapshot_function(self, name: str, samples: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
+    async def snapshot_function(self, name: str, samples: tuple[bytes, ...], warmup: int) -> dict[str, Any]:
         """Loads the latest version in a template, warms it with ``warmup`` calls taking the
         params ``samples`` in turn, and dumps it: new workers started for this version then
         restore from this image."""

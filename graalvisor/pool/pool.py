@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from graalvisor.config import Config
 from graalvisor.pool.budget import MemoryBudget
 from graalvisor.pool.handle import WorkerHandle
@@ -103,11 +101,11 @@ class Pool:
 
     # -- images
 
-    async def image_function(self, key: str, samples: list[dict[str, Any]], warmup: int, timeout_ms: int,
+    async def image_function(self, key: str, samples: tuple[bytes, ...], warmup: int, timeout_ms: int,
                              env: dict[str, str]) -> Snapshot:
-        """An image of the version's own, warmed with ``warmup`` calls taking ``samples`` in turn."""
-        replay = Replay(tuple(orjson.dumps(params) for params in samples), env, timeout_ms)
-        return await self.templates.image_function(key, replay, warmup)
+        """An image of the version's own, warmed with ``warmup`` calls taking the params
+        ``samples`` (JSON) in turn."""
+        return await self.templates.image_function(key, Replay(samples, env, timeout_ms), warmup)
 
     def set_is_current(self, is_current: Callable[[str], bool]) -> None:
         """Whether a version key is still served: images never warm a version that is not."""
