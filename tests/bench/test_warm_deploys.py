@@ -1,9 +1,9 @@
-"""`trace_bench --warm-deploys`: graalvisor's JS and Python deploys carry warm-up params of the
-replay's size; Java's and the baseline's deploys are unchanged."""
+"""`trace_bench --warm-deploys`: graalvisor's JS and Python deploys carry sample warm-up params of
+the replay's size; Java's and the baseline's deploys are unchanged."""
 
 from __future__ import annotations
 
-from bench.replay.platforms import deploy_request
+from bench.replay.platforms import WARMUP_SAMPLES, deploy_request
 from bench.replay.sampler import PlannedFunction
 
 
@@ -15,7 +15,9 @@ def planned(language: str) -> PlannedFunction:
 def test_graalvisor_js_and_python_deploys_carry_the_replay_size_as_warm_up_params() -> None:
     for language in ("js", "python"):
         body = deploy_request(planned(language), "graalvisor", warm=True)
-        assert body["warmup"] == {"params": {"n": 1234, "seed": 1}}
+        samples = body["warmup"]["params"]  # type: ignore[index]
+        assert len(samples) == WARMUP_SAMPLES > 1 and all(params["n"] == 1234 for params in samples)
+        assert len({params["seed"] for params in samples}) == WARMUP_SAMPLES, "inputs of their own, not one"
         assert body == {**deploy_request(planned(language), "graalvisor", warm=False), "warmup": body["warmup"]}
 
 
