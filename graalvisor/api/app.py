@@ -67,7 +67,7 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
             except ValidationError as e:
                 raise Invalid("invalid upload: " + _problems(e)) from None
             config = FunctionConfig.model_validate(upload.model_dump(exclude={"language", "code", "binary", "warmup"}))
-            warmup = tuple(map(orjson.dumps, upload.warmup.samples())) if upload.warmup is not None else ()
+            warmup = upload.warmup.samples() if upload.warmup is not None else ()
             version, created = await daemon.deploy(qualify(subject.namespace, name), upload.language, config,
                                                    decode_code(upload.code, upload.binary), warmup)
         else:
@@ -111,7 +111,7 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
         if not isinstance(options, dict):
             raise Invalid('body must be {"params": {...}, "warmup": N}')
         try:
-            samples = tuple(map(orjson.dumps, Warmup.model_validate({"params": options.get("params", {})}).samples()))
+            samples = Warmup.model_validate({"params": options.get("params", {})}).samples()
         except ValidationError:
             raise Invalid(f"params must be an object or a list of 1 to {MAX_WARMUP_SAMPLES} objects") from None
         warmup = options.get("warmup", DEFAULT_WARMUP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, Field
 
 from graalvisor.domain import FunctionConfig
@@ -22,8 +23,9 @@ class Warmup(BaseModel):
     params: Params | Annotated[list[Params], Field(min_length=1, max_length=MAX_WARMUP_SAMPLES)] = Field(
         default_factory=dict)
 
-    def samples(self) -> list[Params]:
-        return self.params if isinstance(self.params, list) else [self.params]
+    def samples(self) -> tuple[bytes, ...]:
+        """The sample params as JSON, as a template's calls take them."""
+        return tuple(map(orjson.dumps, self.params if isinstance(self.params, list) else [self.params]))
 
 
 class FunctionUpload(FunctionConfig):
