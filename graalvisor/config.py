@@ -38,6 +38,10 @@ class Config:
                               help="workers at most, counting extras started for load")
     # Worker JVM heap; every isolate of every function in that worker shares it.
     worker_heap_mb: int = option(1024, help="each worker JVM's maximum heap", worker="--heap-mb")
+    # Compiled code is never flushed (worker/jvm.py), so every version a rolling image holds keeps
+    # its code in every clone; reserved address space, committed only as code is compiled.
+    code_cache_mb: int = option(240, help="each worker JVM's code cache (HotSpot's and Truffle's compiled code); "
+                                          "once full, nothing more is compiled", worker="--code-cache-mb")
     # GraalPy contexts kept ready per worker: creating one costs tens of ms.
     python_blanks: int = option(2, worker="--python-blanks")
     # Calls of one Python version running at once, per member worker: past that, calls wait in

@@ -23,6 +23,9 @@ class Metrics:
         self.workers = Gauge("graalvisor_workers", "Worker processes by state", ["state"], registry=self.registry)
         self.worker_rss = Gauge("graalvisor_worker_rss_bytes", "Resident memory of each worker",
                                 ["worker"], registry=self.registry)
+        self.worker_code_cache = Gauge("graalvisor_worker_code_cache_bytes",
+                                       "Compiled code each worker holds (never flushed; nothing more is compiled "
+                                       "once the code cache is full)", ["worker"], registry=self.registry)
         self.worker_starts = Gauge("graalvisor_worker_starts", "Workers started since the daemon started, by how",
                                    ["kind"], registry=self.registry)
         self.criu_available = Gauge("graalvisor_criu_available", "1 when criu check passed and snapshots are on",

@@ -179,11 +179,14 @@ def test_healthz_and_metrics(client: httpx.Client) -> None:
     assert health["runtime"]["java_version"].startswith("25")
     ready = [w for w in health["workers"] if w["ready"]]
     assert ready and all(w["pid"] and w["rss_bytes"] > 0 for w in ready), health["workers"]
+    # Every worker's JVM has compiled something (at the least the Graal compiler, by C2).
+    assert all(w["code_cache_bytes"] > 1_000_000 for w in ready), health["workers"]
     deploy(client, "t-metric", js_upload("function main(){return {}}"))
     assert client.post("/invoke/t-metric").status_code == 200
     text = client.get("/metrics").text
     assert 'graalvisor_invocations_total{function="t-metric",namespace="guest"' in text
     assert "graalvisor_worker_rss_bytes" in text
+    assert "graalvisor_worker_code_cache_bytes" in text
     assert "graalvisor_invocation_seconds_bucket" in text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -288,6 +289,8 @@ def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from
             assert again.json() == want and again.headers["x-start"] == "warm", (name, again.headers)
         # r-py's third and fourth calls: the rolling image holds it, so no image of its own
         assert "no function image for guest/r-py@" in d.log() and "the rolling image holds it" in d.log()
+        # each generation says how much of the code cache its compiled code fills
+        assert re.search(r"rolling image: compiled code [1-9]\d* of [1-9]\d* MB with [12] versions", d.log())
         assert not [s for s in c.get("/snapshots").json()["snapshots"] if s["kind"] == "function"]
         # an updated version leaves the image at the next generation and never runs again
         deploy(c, "r-js", js("return {v: 'new'};"), status=200)

@@ -30,6 +30,7 @@ def health(status: PoolStatus, functions: int) -> dict[str, Any]:
 def update_gauges(metrics: Metrics, status: PoolStatus, queued: dict[str, int]) -> None:
     for w in status.workers:
         metrics.worker_rss.labels(w["token"]).set(w["rss_bytes"])
+        metrics.worker_code_cache.labels(w["token"]).set(w["code_cache_bytes"])
     metrics.workers.labels("ready").set(status.ready)
     metrics.workers.labels("starting").set(len(status.workers) - status.ready)
     metrics.criu_available.set(1 if status.criu_available else 0)

@@ -44,6 +44,7 @@ class WorkerHandle:
         self.restore_s: float | None = None  # time inside `criu restore`, for restored workers
         self.last_used = time.monotonic()
         self.runtime: dict[str, Any] = {}
+        self.code_cache_bytes = 0  # compiled code it holds, as of its hello or last heartbeat
         self.ready = asyncio.Event()
         self.gone = asyncio.Event()  # the connection is closed (or never opened) for good
         self.dead = False
@@ -66,7 +67,9 @@ class WorkerHandle:
         self.pid = peer_pid or hello.pid
         # What the runtime is, not what it holds: counts in the hello go stale at once.
         runtime = hello.runtime
-        self.runtime = {k: v for k, v in runtime.items() if not k.endswith(("_ready", "deployments", "deployed"))}
+        self.runtime = {k: v for k, v in runtime.items()
+                        if not k.endswith(("_ready", "deployments", "deployed")) and not k.startswith("code_cache")}
+        self.note_described(runtime)
         # A worker restored from a function image already holds that function (placement takes it from here).
         self.deployed_at_hello = [str(key) for key in runtime.get("deployed", [])]
         self.ready_after_s = time.monotonic() - self.spawned_at
@@ -168,6 +171,9 @@ class WorkerHandle:
             w.cancel()
         return self.ready.is_set()
 
+    def note_described(self, runtime: dict[str, Any]) -> None:
+        self.code_cache_bytes = int(runtime.get("code_cache_used", 0))
+
     def close_fds(self) -> None:
         if self.wake_fd is not None:
             os.close(self.wake_fd)
@@ -206,4 +212,5 @@ class WorkerHandle:
             "inflight": self.inflight,
             "functions_loaded": len(self.loaded),
             "rss_bytes": self.rss_bytes(),
+            "code_cache_bytes": self.code_cache_bytes,
         }

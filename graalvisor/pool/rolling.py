@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from graalvisor.config import Config
 from graalvisor.pool import criu
@@ -145,6 +146,7 @@ class RollingImage:
                 log.info("rolling image: %d idle isolates closed to fit %d%% of the old generation (%.0f of %.0f MB "
                          "in use)", trimmed.data["closed"], self.config.image_heap_percent,
                          trimmed.data["old_used"] / 1e6, trimmed.data["old_max"] / 1e6)
+            _check_code_cache((await template.request(Op.DESCRIBE)).data, len(keys))
 
         async with self.templates.image_lock:
             snap = await self.templates.make("warm", warm, function_keys=keys)
@@ -210,3 +212,19 @@ class _CompilerWindow:
         busy = max(0.0, (cpu - self.cpu) / (now - self.wall) - 1.0)
         self.wall, self.cpu = now, cpu
         return busy
+
+
+# Compiled code is never flushed (worker/jvm.py): every version an image holds keeps its code in
+# the cache of every clone. Past this share, a clone soon stops compiling altogether.
+CODE_CACHE_WARN = 0.85
+
+
+def _check_code_cache(runtime: dict[str, Any], versions: int) -> None:
+    used, most = int(runtime.get("code_cache_used", 0)), int(runtime.get("code_cache_max", 0))
+    if most <= 0:
+        return
+    if used > CODE_CACHE_WARN * most:
+        log.warning("rolling image: compiled code fills %.0f of the code cache's %.0f MB with %d versions; once it is "
+                    "full nothing more is compiled: raise --code-cache-mb", used / 1e6, most / 1e6, versions)
+    else:
+        log.info("rolling image: compiled code %.0f of %.0f MB with %d versions", used / 1e6, most / 1e6, versions)

@@ -44,7 +44,7 @@ def runtime_key(config: Config) -> str:
     """Everything that shapes a worker's memory: a change to any of it makes images stale."""
     h = hashlib.sha256()
     h.update(f"{__version__} {sys.version} {config.worker_heap_mb} {config.python_blanks} {config.js_blanks}".encode())
-    h.update(f" {config.base_warmup_s} {config.jit_priority}".encode())
+    h.update(f" {config.base_warmup_s} {config.jit_priority} {config.code_cache_mb}".encode())
     for path in sorted([*(REPO_ROOT / "graalvisor").rglob("*.py"), *(REPO_ROOT / "graalvisor").rglob("*.js")]):
         h.update(path.read_bytes())
     h.update(isolates_jar(config.isolates_dir).read_bytes())

@@ -319,7 +319,8 @@ class Supervisor:
 
     async def _probe(self, handle: WorkerHandle) -> None:
         try:
-            await asyncio.wait_for(handle.request(Op.DESCRIBE), HEARTBEAT_TIMEOUT_S)
+            described = await asyncio.wait_for(handle.request(Op.DESCRIBE), HEARTBEAT_TIMEOUT_S)
+            handle.note_described(described.data)
         except TimeoutError:
             if not handle.dead:
                 self.kill(handle, f"did not answer a heartbeat within {HEARTBEAT_TIMEOUT_S:.0f} s while idle")

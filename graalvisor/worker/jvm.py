@@ -32,7 +32,8 @@ def _is_jdk25(home: Path) -> bool:
     return 'JAVA_VERSION="25' in release.read_text()
 
 
-def jvm_arguments(isolates_dir: Path, heap_mb: int, jit_priority: bool = True) -> tuple[list[str], list[str]]:
+def jvm_arguments(isolates_dir: Path, heap_mb: int, jit_priority: bool = True,
+                  code_cache_mb: int = 240) -> tuple[list[str], list[str]]:
     """The JVM options and the class path: polyglot jars on the class path, the Graal compiler
     on the upgrade module path so Truffle uses its optimizing runtime."""
     jar = isolates_jar(isolates_dir)
@@ -62,6 +63,7 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int, jit_priority: bool = True) -
         # earlier reached the clones without its Truffle-compiled code and ran interpreted again
         # (html-python 659 ms first call, 213-248 ms after, against 46 and 32-43 ms with this).
         "-XX:-UseCodeCacheFlushing",
+        f"-XX:ReservedCodeCacheSize={code_cache_mb}m",
         "-XX:-UsePerfData",  # no hsperfdata file: smaller snapshots, nothing on disk to restore
         "-Dpolyglot.engine.WarnInterpreterOnly=false",
     ]
@@ -73,9 +75,10 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int, jit_priority: bool = True) -
     return options, classpath
 
 
-def start_jvm(java_home: Path, isolates_dir: Path, heap_mb: int, jit_priority: bool = True) -> None:
+def start_jvm(java_home: Path, isolates_dir: Path, heap_mb: int, jit_priority: bool = True,
+              code_cache_mb: int = 240) -> None:
     import jpype
 
-    options, classpath = jvm_arguments(isolates_dir, heap_mb, jit_priority)
+    options, classpath = jvm_arguments(isolates_dir, heap_mb, jit_priority, code_cache_mb)
     jpype.startJVM(str(java_home / "lib" / "server" / "libjvm.so"), *options, classpath=classpath,
                    convertStrings=True)

@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -48,6 +49,17 @@ public final class Isolates {
         o.add("deployed", keys);
         o.addProperty("python_blanks_ready", runtime.blanksReady("python"));
         o.addProperty("js_blanks_ready", runtime.blanksReady("js"));
+        // Compiled code is never flushed (worker/jvm.py), so a worker holding many compiled
+        // versions can fill the code cache, after which nothing more is compiled: say how full.
+        long used = 0, max = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getName().startsWith("CodeHeap")) {
+                used += pool.getUsage().getUsed();
+                max += pool.getUsage().getMax();
+            }
+        }
+        o.addProperty("code_cache_used", used);
+        o.addProperty("code_cache_max", max);
         return o.toString();
     }
 
