@@ -52,8 +52,9 @@ class Config:
     # of heap) only while its old generation stays under this share: a clone of a fuller image
     # collects again and again (DESIGN.md, the rolling image).
     image_heap_percent: int = option(45, help="percent of a worker's old generation that a rolling image's idle "
-                                              "isolates may fill; past it the longest idle are closed before "
-                                              "the dump (their versions stay loaded and compiled)")
+                                              "isolates may fill; past it those cheap to make again (JS, Java), then "
+                                              "the longest idle, are closed before the dump (their versions stay "
+                                              "loaded and compiled)")
     # JS contexts kept ready per worker: creating one costs about a millisecond.
     js_blanks: int = option(4, worker="--js-blanks")
     # Invocations a worker runs at once (each on a thread inside Java; JPype releases the GIL
