@@ -44,7 +44,9 @@ class WorkerHandle:
         self.restore_s: float | None = None  # time inside `criu restore`, for restored workers
         self.last_used = time.monotonic()
         self.runtime: dict[str, Any] = {}
-        self.code_cache_bytes = 0  # compiled code it holds, as of its hello or last heartbeat
+        # compiled code it holds and the code cache's size, as of its hello or last describe
+        self.code_cache_bytes = 0
+        self.code_cache_max_bytes = 0
         self.ready = asyncio.Event()
         self.gone = asyncio.Event()  # the connection is closed (or never opened) for good
         self.dead = False
@@ -173,6 +175,7 @@ class WorkerHandle:
 
     def note_described(self, runtime: dict[str, Any]) -> None:
         self.code_cache_bytes = int(runtime.get("code_cache_used", 0))
+        self.code_cache_max_bytes = int(runtime.get("code_cache_max", 0))
 
     def close_fds(self) -> None:
         if self.wake_fd is not None:

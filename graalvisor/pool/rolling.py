@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from graalvisor.config import Config
 from graalvisor.pool import criu
@@ -146,7 +145,8 @@ class RollingImage:
                 log.info("rolling image: %d idle isolates closed to fit %d%% of the old generation (%.0f of %.0f MB "
                          "in use)", trimmed.data["closed"], self.config.image_heap_percent,
                          trimmed.data["old_used"] / 1e6, trimmed.data["old_max"] / 1e6)
-            _check_code_cache((await template.request(Op.DESCRIBE)).data, len(keys))
+            template.note_described((await template.request(Op.DESCRIBE)).data)
+            _check_code_cache(template.code_cache_bytes, template.code_cache_max_bytes, len(keys))
 
         async with self.templates.image_lock:
             snap = await self.templates.make("warm", warm, function_keys=keys)
@@ -219,8 +219,7 @@ class _CompilerWindow:
 CODE_CACHE_WARN = 0.85
 
 
-def _check_code_cache(runtime: dict[str, Any], versions: int) -> None:
-    used, most = int(runtime.get("code_cache_used", 0)), int(runtime.get("code_cache_max", 0))
+def _check_code_cache(used: int, most: int, versions: int) -> None:
     if most <= 0:
         return
     if used > CODE_CACHE_WARN * most:

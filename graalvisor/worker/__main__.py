@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     # JPype loads numpy when it can, for array conversions no function here uses: 15 MB more in
     # every worker and every image. A None entry makes its import fail, and JPype goes on without.
     sys.modules.setdefault("numpy", None)  # type: ignore[arg-type]
-    start_jvm(find_java_home(args.java_home), args.isolates_dir, args.worker_heap_mb, bool(args.jit_priority),
-              args.code_cache_mb)
+    start_jvm(find_java_home(args.java_home), args.isolates_dir, args.worker_heap_mb, args.code_cache_mb,
+              bool(args.jit_priority))
     import jpype
 
     isolates = jpype.JClass("dev.graalvisor.isolates.Isolates")

@@ -32,8 +32,8 @@ def _is_jdk25(home: Path) -> bool:
     return 'JAVA_VERSION="25' in release.read_text()
 
 
-def jvm_arguments(isolates_dir: Path, heap_mb: int, jit_priority: bool = True,
-                  code_cache_mb: int = 240) -> tuple[list[str], list[str]]:
+def jvm_arguments(isolates_dir: Path, heap_mb: int, code_cache_mb: int,
+                  jit_priority: bool = True) -> tuple[list[str], list[str]]:
     """The JVM options and the class path: polyglot jars on the class path, the Graal compiler
     on the upgrade module path so Truffle uses its optimizing runtime."""
     jar = isolates_jar(isolates_dir)
@@ -75,10 +75,10 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int, jit_priority: bool = True,
     return options, classpath
 
 
-def start_jvm(java_home: Path, isolates_dir: Path, heap_mb: int, jit_priority: bool = True,
-              code_cache_mb: int = 240) -> None:
+def start_jvm(java_home: Path, isolates_dir: Path, heap_mb: int, code_cache_mb: int,
+              jit_priority: bool = True) -> None:
     import jpype
 
-    options, classpath = jvm_arguments(isolates_dir, heap_mb, jit_priority, code_cache_mb)
+    options, classpath = jvm_arguments(isolates_dir, heap_mb, code_cache_mb, jit_priority)
     jpype.startJVM(str(java_home / "lib" / "server" / "libjvm.so"), *options, classpath=classpath,
                    convertStrings=True)
