@@ -10,10 +10,20 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench.floor import floor_section, p99_floor
 from bench.stats import percentile
 
 GB = 1024**3
-TARGETS = {"footprint": 0.17, "p99": 0.32}
+# Issue 11's targets at 200 and 400 functions (Graalvisor reported -68 % p99 and -83 % memory);
+# below 200 functions only the p99 has one: no worse than the baseline's.
+TARGETS = {"footprint": 0.5, "p99": 0.32}
+SMALL_TARGETS = {"footprint": math.inf, "p99": 1.0}
+SCALE_FROM = 200
+
+
+def targets(functions: int) -> dict[str, float]:
+    """The ratios (graalvisor / baseline) a plan of that many functions is held to."""
+    return TARGETS if functions >= SCALE_FROM else SMALL_TARGETS
 PAPER_TPUT_PER_GB = {"java": 170.0, "js": 26.6, "python": 2.07}
 COLORS = {"graalvisor": "tab:blue", "baseline": "tab:orange"}
 
@@ -214,12 +224,15 @@ def write_report(run_dir: Path) -> Path:
             g, b = stats["graalvisor"], stats["baseline"]
             fp = g["mean_pss_gb"] / b["mean_pss_gb"]
             p99 = g["p99"] / b["p99"]
+            goal = targets(int(plan.get("functions") or 0))
+            fp_goal = (f"<= {goal['footprint']} | {'yes' if fp <= goal['footprint'] else 'no'}"
+                       if math.isfinite(goal["footprint"]) else f"none below {SCALE_FROM} functions | —")
             lines += ["## Against the targets", "",
                       "| ratio graalvisor / baseline | measured | target | met |", "|---|---|---|---|",
-                      f"| memory footprint (mean PSS) | {fp:.3f} | <= {TARGETS['footprint']} | "
-                      f"{'yes' if fp <= TARGETS['footprint'] else 'no'} |",
-                      f"| p99 latency | {p99:.3f} | <= {TARGETS['p99']} | {'yes' if p99 <= TARGETS['p99'] else 'no'} |",
+                      f"| memory footprint (mean PSS) | {fp:.3f} | {fp_goal} |",
+                      f"| p99 latency | {p99:.3f} | <= {goal['p99']} | {'yes' if p99 <= goal['p99'] else 'no'} |",
                       f"| throughput per GB | {g['tput_per_gb'] / b['tput_per_gb']:.2f}x | — | — |", ""]
+            lines += floor_section(p99_floor(g["rows"], b["rows"], goal["p99"]), goal["p99"])
             if g["errors"] or b["errors"]:
                 lines += [f"Errors: graalvisor {g['errors']}, baseline {b['errors']} (their latency counts "
                           "in the percentiles, at the time the error came back).", ""]
