@@ -55,7 +55,9 @@ class Placement:
 
         A version stays on the workers that hold it: its compiled code lives in their JVMs, and
         on another worker it would run interpreted, be compiled a second time and hold a second
-        set of isolates. Busier is no slower there: every worker shares the same cores.
+        set of isolates. Among those, it goes to one it has run in: clones of a rolling image all
+        hold every version, but its isolates are where it ran. Busier is no slower there: every
+        worker shares the same cores.
 
         Slots are shared fairly between versions: while other versions wait, a version holding
         its share of all slots (or more) waits too, so one function's burst cannot take every
@@ -86,8 +88,9 @@ class Placement:
                     holders = [w for w in free if key in w.loaded or key in w.version_inflight]
                     ramped = [w for w in holders if _ramp_room(w, key) or loop.time() >= patience]
                     if ramped or not holders:
-                        # A new version goes where the least runs, then where the fewest are loaded.
-                        best = min(ramped or free, key=lambda w: (w.inflight, len(w.loaded)))
+                        # Where it has run first (its isolates are there), then where the least
+                        # runs, then where the fewest are loaded.
+                        best = min(ramped or free, key=lambda w: (not _has_run(w, key), w.inflight, len(w.loaded)))
                         self._take(best, key)
                         return best
                     ramping = True
@@ -294,6 +297,14 @@ class Placement:
             log.warning("scale-out failed: %s", e)
         finally:
             self._scaling = False
+
+
+def _has_run(handle: WorkerHandle, key: str) -> bool:
+    """Whether ``key`` has run in ``handle``: its isolates are there. Every clone of a rolling
+    image holds every version it was made with, and most of their isolates were closed before the
+    dump; a call sent to another holder makes a second isolate there (a GraalPy one: 10 MB of heap
+    and up to seconds, and its first call 20-30x a warm one), in each worker in turn."""
+    return key in handle.version_used
 
 
 def _ramp_room(handle: WorkerHandle, key: str) -> bool:

@@ -85,6 +85,25 @@ def test_a_version_stays_on_its_busy_holder_while_it_has_a_slot(tmp_path: Path) 
     asyncio.run(main())
 
 
+def test_among_clones_holding_a_version_it_goes_where_it_has_run(tmp_path: Path) -> None:
+    async def main() -> None:
+        a, b = ready_handle("a"), ready_handle("b")
+        for clone in (a, b):  # clones of one rolling image: every version loaded, past its ramp
+            loaded(clone, "f@1")
+            loaded(clone, "g@1")
+        p, _ = placement([a, b], tmp_path, threads=4)
+        first = await p.acquire("f@1", 1)
+        p.release(first, "f@1")
+        other = b if first is a else a
+        other.inflight = 0
+        first.inflight = 2  # busier with other versions: f still goes where its isolate is
+        assert await p.acquire("f@1", 1) is first
+        # a version that ran nowhere yet goes where the least runs
+        assert await p.acquire("g@1", 1) is other
+
+    asyncio.run(main())
+
+
 def test_a_version_new_to_a_worker_runs_two_calls_at_once_there_until_one_answers(tmp_path: Path) -> None:
     async def main() -> None:
         a, b = ready_handle("a"), ready_handle("b")
