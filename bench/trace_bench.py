@@ -32,6 +32,7 @@ from bench.replay.replayer import replay
 from bench.replay.sampler import DEFAULT_MIX, Plan, make_plan
 from bench.replay.source import load_trace
 from bench.replay.suite import build_suite_jar
+from graalvisor.config import default_members
 
 console = Console(stderr=True)
 
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--max-rps", type=float, default=2.0, help="thin the sampled load to at most this mean rate")
     p.add_argument("--max-ms", type=float, default=50.0, help="clip trace durations to this when sizing inputs")
     p.add_argument("--mix", help="language shares, default js=0.48,python=0.24,java=0.28")
-    p.add_argument("--workers", type=int, default=2, help="graalvisor workers")
+    p.add_argument("--workers", type=int, default=default_members(),
+                   help="graalvisor member workers (default: the daemon's, one per two cores)")
     p.add_argument("--daemon-args", default="", help="more `graalvisor serve` flags, e.g. '--base-warmup-s 30'")
     p.add_argument("--memory-budget-mb", type=int, default=8192,
                    help="both platforms evict idle instances/versions LRU past this much PSS (0: no budget)")

@@ -282,6 +282,8 @@ def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from
             time.sleep(0.2)
         assert members and members[0]["image"] == warm[0]["id"], health
         assert [w["functions_loaded"] for w in members] == [2]
+        # r-py's warm-up took a blank context of the template's; the image was given it back
+        assert members[0]["blanks_ready"]["python"] >= 2, members
         for name, params, want in (("r-js", {"n": 2}, {"v": 3}), ("r-py", {"n": 5}, {"v": 10})):
             r = c.post(f"/invoke/{name}", json=params)
             assert r.json() == want and r.headers["x-start"] == "isolate", (name, r.headers)

@@ -47,6 +47,9 @@ class WorkerHandle:
         # compiled code it holds and the code cache's size, as of its hello or last describe
         self.code_cache_bytes = 0
         self.code_cache_max_bytes = 0
+        # Blank contexts ready, per language, at the hello and the last idle heartbeat: a clone's
+        # are its image's until its first new isolate.
+        self.blanks_ready: dict[str, int] = {}
         self.ready = asyncio.Event()
         self.gone = asyncio.Event()  # the connection is closed (or never opened) for good
         self.dead = False
@@ -176,6 +179,7 @@ class WorkerHandle:
     def note_described(self, runtime: dict[str, Any]) -> None:
         self.code_cache_bytes = int(runtime.get("code_cache_used", 0))
         self.code_cache_max_bytes = int(runtime.get("code_cache_max", 0))
+        self.blanks_ready = {lang: int(runtime.get(f"{lang}_blanks_ready", 0)) for lang in ("python", "js")}
 
     def close_fds(self) -> None:
         if self.wake_fd is not None:
@@ -216,4 +220,5 @@ class WorkerHandle:
             "functions_loaded": len(self.loaded),
             "rss_bytes": self.rss_bytes(),
             "code_cache_bytes": self.code_cache_bytes,
+            "blanks_ready": self.blanks_ready,
         }

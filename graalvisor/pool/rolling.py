@@ -24,7 +24,14 @@ from graalvisor.config import Config
 from graalvisor.pool import criu
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.snapshots import Snapshot
-from graalvisor.pool.templates import DEFAULT_WARMUP, WARMUP_BUDGET_S, Replay, Templates, quiet_after_a_call
+from graalvisor.pool.templates import (
+    DEFAULT_WARMUP,
+    WARMUP_BUDGET_S,
+    Replay,
+    Templates,
+    fill_blanks,
+    quiet_after_a_call,
+)
 from graalvisor.protocol.messages import Op
 
 log = logging.getLogger("graalvisor.pool")
@@ -139,6 +146,7 @@ class RollingImage:
                     last = (key, replay)
             if last is None:
                 raise criu.CriuError("no waiting version could be warmed")
+            await fill_blanks(template, "rolling image")
             await quiet_after_a_call(template, *last)
             trimmed = await template.request(Op.TRIM_ISOLATES, heap_percent=self.config.image_heap_percent)
             if trimmed.ok and trimmed.data.get("closed"):

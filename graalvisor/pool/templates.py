@@ -120,6 +120,7 @@ class Templates:
                                        timeout_ms=replay.timeout_ms)
                 if time.monotonic() > deadline:
                     break
+            await fill_blanks(template, f"template for {key}")
             if warmup:
                 await quiet_after_a_call(template, key, replay)
 
@@ -331,6 +332,13 @@ async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) 
             break
     log.info("base template: %d corpus calls per language in %.1f s (%s)", calls, time.monotonic() - t0,
              "compilers idle" if time.monotonic() < deadline else "budget spent")
+
+
+async def fill_blanks(template: WorkerHandle, what: str) -> None:
+    """Blank contexts up to the floor before the dump: the warm-ups took the held template's."""
+    made = await template.request(Op.FILL_BLANKS)
+    if made.ok and made.data.get("made"):
+        log.info("%s: %d blank contexts made for its clones", what, made.data["made"])
 
 
 async def quiet_after_a_call(template: WorkerHandle, key: str, replay: Replay) -> None:

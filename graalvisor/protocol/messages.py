@@ -26,6 +26,7 @@ class Op(enum.StrEnum):
     SETTLE = "settle"
     REHEARSE_WAKE = "rehearse_wake"
     HOLD_BLANKS = "hold_blanks"
+    FILL_BLANKS = "fill_blanks"
     DESCRIBE = "describe"
     TRIM_ISOLATES = "trim_isolates"
 
@@ -80,6 +81,7 @@ FIELDS: dict[Op, type[Any]] = {
     Op.SETTLE: Settle,
     Op.REHEARSE_WAKE: NoFields,
     Op.HOLD_BLANKS: NoFields,
+    Op.FILL_BLANKS: NoFields,
     Op.TRIM_ISOLATES: TrimIsolates,
     Op.DESCRIBE: NoFields,
 }

@@ -56,6 +56,7 @@ class Worker:
             Op.REHEARSE_WAKE: self.rehearse_wake,
             Op.SETTLE: self.settle,
             Op.HOLD_BLANKS: self.hold_blanks,
+            Op.FILL_BLANKS: self.fill_blanks,
             Op.DESCRIBE: self.describe,
             Op.TRIM_ISOLATES: self.trim_isolates,
         }
@@ -199,6 +200,9 @@ class Worker:
     def hold_blanks(self, args: NoFields) -> Reply:
         self.isolates.holdBlanks()
         return Reply.success()
+
+    def fill_blanks(self, args: NoFields) -> Reply:
+        return Reply.success(made=int(self.isolates.fillBlanks()))
 
     def trim_isolates(self, args: TrimIsolates) -> Reply:
         return Reply.success(**orjson.loads(str(self.isolates.trimIdle(args.heap_percent))))

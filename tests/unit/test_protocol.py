@@ -26,7 +26,7 @@ def _read_reply(data: bytes, eof: bool = False) -> tuple[dict[str, object], byte
 def test_ops_are_their_wire_names() -> None:
     assert Op.INVOKE == "invoke" and Op("rehearse_wake") is Op.REHEARSE_WAKE
     assert {op.value for op in Op} == {"hello", "deploy", "undeploy", "invoke", "park", "settle", "rehearse_wake",
-                                       "hold_blanks", "describe", "trim_isolates"}
+                                       "hold_blanks", "fill_blanks", "describe", "trim_isolates"}
     assert set(protocol.FIELDS) == set(Op) - {Op.HELLO}  # every request has its fields; the hello is no request
 
 

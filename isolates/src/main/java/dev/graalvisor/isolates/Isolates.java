@@ -94,6 +94,11 @@ public final class Isolates {
         runtime.holdBlanks();
     }
 
+    /** A held template before its dump: blank contexts up to the floor, so clones start with them. */
+    public static int fillBlanks() {
+        return runtime.fillBlanks();
+    }
+
     /**
      * Before a CRIU dump: shed garbage and give the freed heap back, so the image holds live
      * data only. Pooled isolates stay (they are the point). The clone grows its heap again.
