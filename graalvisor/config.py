@@ -24,7 +24,8 @@ def default_members() -> int:
     """A member per two cores. One JVM runs calls on every core; each member holds its own heap,
     the image pages it wrote and isolates of what it ran. On 2 cores one member against two:
     mean PSS 0.86 against 1.13-1.34 GiB on the 40-function trace and 1.39 against 2.06-2.16 GiB
-    on the 200-function one, p99 within the spread of the two-member runs (DESIGN.md)."""
+    on the 200-function one, p99 288 ms and 1.26 s against 258-643 ms and 0.94-1.33 s
+    (DESIGN.md, "Where a worker's memory goes")."""
     return max(1, _cores() // 2)
 
 
