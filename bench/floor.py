@@ -3,10 +3,9 @@
 A call's latency is at least its guest's run time. So whatever graalvisor does about starts,
 queues, collections and hops, its p99 cannot fall below the p99 of its calls' run times. This
 module estimates that floor from one run of both platforms over the same plan: each of the
-plan's calls at the speed the stock runtime ran it (the baseline's `run_ms`), and at the speed
-graalvisor's engines run that function when warm (the baseline's run time times the ratio of
-the two platforms' median warm run times for the function). Where the floor is above the
-target, the target needs engines faster than these, not less overhead.
+plan's calls at its function's median warm run time on the stock runtime (the baseline's
+`run_ms`), and on graalvisor. Where the floor is above the target, the target needs engines
+faster than these, not less overhead.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from bench.stats import percentile
 
 Row = dict[str, str]
 FunctionKey = tuple[str, str]  # (suite function, language): one engine's code
-MIN_WARM_CALLS = 3  # below this on either side, a function's median says little: ratio 1 is used
+MIN_WARM_CALLS = 3  # below this on either side, a function's median says little: its calls keep their own run times
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,13 @@ TARGETS = {"footprint": 0.5, "p99": 0.32}
 SMALL_TARGETS = {"footprint": math.inf, "p99": 1.0}
 SCALE_FROM = 200
 
+PAPER_TPUT_PER_GB = {"java": 170.0, "js": 26.6, "python": 2.07}
+COLORS = {"graalvisor": "tab:blue", "baseline": "tab:orange"}
+
 
 def targets(functions: int) -> dict[str, float]:
     """The ratios (graalvisor / baseline) a plan of that many functions is held to."""
     return TARGETS if functions >= SCALE_FROM else SMALL_TARGETS
-PAPER_TPUT_PER_GB = {"java": 170.0, "js": 26.6, "python": 2.07}
-COLORS = {"graalvisor": "tab:blue", "baseline": "tab:orange"}
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
