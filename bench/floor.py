@@ -76,8 +76,11 @@ def engine_ratios(graalvisor: list[Row], baseline: list[Row]) -> list[EngineRati
     out = []
     for key, n in calls.items():
         g, b = warm["g"].get(key, []), warm["b"].get(key, [])
-        if len(g) >= MIN_WARM_CALLS and len(b) >= MIN_WARM_CALLS and percentile(b, 50) > 0:
-            out.append(EngineRatio(key, n, percentile(g, 50), percentile(b, 50)))
+        if len(g) < MIN_WARM_CALLS or len(b) < MIN_WARM_CALLS:
+            continue
+        baseline_ms = percentile(b, 50)
+        if baseline_ms > 0:
+            out.append(EngineRatio(key, n, percentile(g, 50), baseline_ms))
     return sorted(out, key=lambda e: (-e.calls, e.function))
 
 
