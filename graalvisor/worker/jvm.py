@@ -54,10 +54,11 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int, code_cache_mb: int,
         "-Xms32m",
         "-XX:MinHeapFreeRatio=10",
         "-XX:MaxHeapFreeRatio=30",
-        # Survivor spaces that hold the data of the calls in flight: with the default (each a tenth
-        # of the young generation, halved again once half full) a call's working set was promoted
-        # at the young collection it met and died in the old generation, which then filled every
-        # 7 s under two heavy JS callers, each full collection stopping every call 0.7-1.1 s.
+        # Survivor spaces that hold the data of the calls in flight: with the defaults (each a
+        # tenth of the young generation, the tenuring threshold cut once one is half full) a
+        # call's working set was promoted at the young collection it met and died in the old
+        # generation, which then filled every 7 s under two heavy JS callers, each full
+        # collection stopping every call 0.66-1.11 s (DESIGN.md, "Where a worker's memory goes").
         "-XX:SurvivorRatio=2",
         "-XX:TargetSurvivorRatio=90",
         # JPype calls System.gc() whenever the process's malloc'd memory grew by 10 MB: 27-33 full
