@@ -283,6 +283,53 @@ def test_per_call_env_reaches_the_guest_and_never_leaks(client: httpx.Client) ->
         assert len(ids) == 3  # each call saw its own id, never the one before's
 
 
+def test_python_env_reaches_os_imported_during_the_call_and_never_leaks(client: httpx.Client) -> None:
+    # The runner writes the env without importing os: a function that imports it only inside
+    # main, after the call's variables were set, sees them, and the next call's replace them.
+    py = ("def main(args):\n    import os\n    e = os.environ\n"
+          "    return {'id': e.get('__OW_ACTIVATION_ID'), 'who': e.get('WHO'), 'caf\u00e9': e.get('CAFE'),"
+          " 'keys': sorted(k for k in e if k.startswith('__OW_'))}\n")
+    deploy(client, "t-rt-env-py-late", python_upload(py, env={"WHO": "deployed", "CAFE": "caf\u00e9 \u2603"}))
+    ids = set()
+    for _ in range(3):
+        r = client.post("/invoke/t-rt-env-py-late")
+        seen = _ok(r)
+        assert seen["id"] == r.headers["x-invocation-id"] and seen["who"] == "deployed"
+        assert seen["caf\u00e9"] == "caf\u00e9 \u2603"
+        assert seen["keys"] == ["__OW_ACTION_NAME", "__OW_ACTIVATION_ID", "__OW_API_HOST", "__OW_DEADLINE",
+                                "__OW_NAMESPACE"]
+        ids.add(seen["id"])
+    assert len(ids) == 3
+
+
+def test_python_params_and_results_keep_jsons_values_and_bad_results_are_clear_errors(
+        client: httpx.Client) -> None:
+    deploy(client, "t-rt-py-json", python_upload("""
+import sys
+def main(args):
+    if args.get("bad"):
+        return {"s": {1, 2}}
+    if args.get("fail"):
+        return [1][2]
+    return {"echo": args, "types": [type(v).__name__ for v in args.values()],
+            "float": 0.1 + 0.2, "big": 2 ** 70, "text": "h\u00e9llo \U0001F600", "none": None,
+            "json_loaded": "json" in sys.modules}
+"""))
+    params = {"i": 3, "f": 2.5, "s": "caf\u00e9 \U0001F600", "l": [1, [2, {}]], "n": None, "b": True, "e": 1e300}
+    raw = client.post("/invoke/t-rt-py-json", content=b"  \n" + json.dumps(params).encode() + b" \r\n",
+                      headers={"content-type": "application/json"})
+    got = _ok(raw)
+    assert got["echo"] == params and got["types"] == ["int", "float", "str", "list", "NoneType", "bool", "float"]
+    assert got["float"] == 0.1 + 0.2 and got["big"] == 2 ** 70 and got["text"] == "h\u00e9llo \U0001F600"
+    assert got["none"] is None and got["json_loaded"] is False  # the runner never imported json
+    assert b'"text": "h\\u00e9llo \\ud83d\\ude00"' in raw.content  # json.dumps's own encoding
+    body = _error(client.post("/invoke/t-rt-py-json", json={"bad": True}), 502)
+    assert body["type"] == "TypeError" and body["error"] == "Object of type set is not JSON serializable"
+    body = _error(client.post("/invoke/t-rt-py-json", json={"fail": True}), 502)
+    assert body["type"] == "IndexError" and body["line"] == 7
+    assert _ok(client.post("/invoke/t-rt-py-json", json={"x": 1}))["echo"] == {"x": 1}  # the isolate serves on
+
+
 # -- Buffer, TextEncoder/TextDecoder, atob/btoa: what OpenWhisk actions use for base64 and bytes
 
 ENCODING_PROBE = r"""

@@ -235,8 +235,7 @@ final class Runtime {
                 .err(logs)
                 .build();
         if (languageId.equals("python")) {
-            context.eval(pyRunner);
-            context.eval("python", "import json, random, traceback");  // so a re-seed imports nothing
+            context.eval(pyRunner);  // imports nothing but GraalPy's built-in modules
         } else {
             context.initialize("js");
         }
@@ -295,8 +294,8 @@ final class Runtime {
     }
 
     /**
-     * Re-seeds a restored clone's Python context: {@code random} from 128 bits of the clone's
-     * own seed stream. {@code random.seed()} would draw 2.5 kB through SecureRandom and hash
+     * Re-seeds a restored clone's Python context: {@code random}, where the context has imported
+     * it, from 128 bits of the clone's own seed stream (imported later, it seeds itself there). {@code random.seed()} would draw 2.5 kB through SecureRandom and hash
      * them, all in code a fresh clone runs cold: 15-25 ms of its first call.
      */
     boolean reseedPython(Context context) {
