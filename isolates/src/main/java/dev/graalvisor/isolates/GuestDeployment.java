@@ -35,7 +35,7 @@ final class GuestDeployment extends Deployment {
                 : Source.newBuilder(languageId, "__gv_setenv(" + GSON.toJson(envJson) + ")", "<prelude>").buildLiteral();
     }
 
-    /** A GraalPy isolate takes 200-400 ms to make here even when warm, a JS one about 0.2 ms. */
+    /** A GraalPy isolate takes 150-600 ms to make here (its imports run afresh), a JS one about 0.2 ms. */
     @Override
     int maxSpares() {
         return languageId.equals("python") ? 4 : 8;

@@ -295,8 +295,9 @@ final class Runtime {
 
     /**
      * Re-seeds a restored clone's Python context: {@code random}, where the context has imported
-     * it, from 128 bits of the clone's own seed stream (imported later, it seeds itself there). {@code random.seed()} would draw 2.5 kB through SecureRandom and hash
-     * them, all in code a fresh clone runs cold: 15-25 ms of its first call.
+     * it, from 128 bits of the clone's own seed stream (imported later, it seeds itself there).
+     * {@code random.seed()} would draw 2.5 kB through SecureRandom and hash them, all in code a
+     * fresh clone runs cold: 15-25 ms of its first call.
      */
     boolean reseedPython(Context context) {
         try {
