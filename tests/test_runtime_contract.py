@@ -267,8 +267,15 @@ def test_per_call_env_reaches_the_guest_and_never_leaks(client: httpx.Client) ->
           "name: e.__OW_ACTION_NAME, keys: Object.keys(e).filter((k) => k.startsWith('__OW_')).sort()}; }")
     py = ("import os\ndef main(args):\n    return {'id': os.environ.get('__OW_ACTIVATION_ID'), "
           "'who': os.environ.get('WHO'), 'name': os.environ.get('__OW_ACTION_NAME')}\n")
+    # The runner writes the env without importing os: a function that imports it only inside
+    # main, after the call's variables were set, sees them too, non-ASCII values included.
+    py_late = ("def main(args):\n    import os\n    e = os.environ\n"
+               "    return {'id': e.get('__OW_ACTIVATION_ID'), 'who': e.get('WHO'), 'name': e.get('__OW_ACTION_NAME'),"
+               " 'caf\u00e9': e.get('CAFE'), 'keys': sorted(k for k in e if k.startswith('__OW_'))}\n")
     for name, body in (("t-rt-env-js", js_upload(js, env={"WHO": "deployed"})),
-                       ("t-rt-env-py", python_upload(py, env={"WHO": "deployed"}))):
+                       ("t-rt-env-py", python_upload(py, env={"WHO": "deployed"})),
+                       ("t-rt-env-py-late",
+                        python_upload(py_late, env={"WHO": "deployed", "CAFE": "caf\u00e9 \u2603"}))):
         deploy(client, name, body)
         ids = set()
         for _ in range(3):
@@ -279,27 +286,10 @@ def test_per_call_env_reaches_the_guest_and_never_leaks(client: httpx.Client) ->
             if "keys" in seen:  # no API key: the version did not ask for it (provide-api-key)
                 assert seen["keys"] == ["__OW_ACTION_NAME", "__OW_ACTIVATION_ID", "__OW_API_HOST", "__OW_DEADLINE",
                                         "__OW_NAMESPACE"]
+            if name == "t-rt-env-py-late":
+                assert seen["caf\u00e9"] == "caf\u00e9 \u2603"
             ids.add(seen["id"])
         assert len(ids) == 3  # each call saw its own id, never the one before's
-
-
-def test_python_env_reaches_os_imported_during_the_call_and_never_leaks(client: httpx.Client) -> None:
-    # The runner writes the env without importing os: a function that imports it only inside
-    # main, after the call's variables were set, sees them, and the next call's replace them.
-    py = ("def main(args):\n    import os\n    e = os.environ\n"
-          "    return {'id': e.get('__OW_ACTIVATION_ID'), 'who': e.get('WHO'), 'caf\u00e9': e.get('CAFE'),"
-          " 'keys': sorted(k for k in e if k.startswith('__OW_'))}\n")
-    deploy(client, "t-rt-env-py-late", python_upload(py, env={"WHO": "deployed", "CAFE": "caf\u00e9 \u2603"}))
-    ids = set()
-    for _ in range(3):
-        r = client.post("/invoke/t-rt-env-py-late")
-        seen = _ok(r)
-        assert seen["id"] == r.headers["x-invocation-id"] and seen["who"] == "deployed"
-        assert seen["caf\u00e9"] == "caf\u00e9 \u2603"
-        assert seen["keys"] == ["__OW_ACTION_NAME", "__OW_ACTIVATION_ID", "__OW_API_HOST", "__OW_DEADLINE",
-                                "__OW_NAMESPACE"]
-        ids.add(seen["id"])
-    assert len(ids) == 3
 
 
 def test_python_params_and_results_keep_jsons_values_and_bad_results_are_clear_errors(
