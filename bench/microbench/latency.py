@@ -131,22 +131,28 @@ HOPS = ("queue", "load", "start", "run", "jvm", "worker", "ipc")
 class HopResult:
     """Median µs of each hop over ``n`` sequential calls (raw client); ``gateway`` is the route's
     own code (its total less the hops), ``http`` what is left of the client's wall time: uvicorn,
-    the ASGI stack, the client and the kernel's loopback."""
+    the ASGI stack, the client and the kernel's loopback. ``tail_us``: each hop's mean over the
+    calls at or above the p99 of wall time, so the hop that holds the tail shows."""
 
     label: str
     n: int
     us: dict[str, float]
     wall_us: float
+    tail_us: dict[str, float]
+    tail_wall_us: float
+    tail_n: int
 
     def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "median_us": {k: round(v, 1) for k, v in self.us.items()},
-                "wall_us": round(self.wall_us, 1)}
+                "wall_us": round(self.wall_us, 1),
+                "p99_tail": {"n": self.tail_n, "mean_us": {k: round(v, 1) for k, v in self.tail_us.items()},
+                             "wall_us": round(self.tail_wall_us, 1)}}
 
 
 def measure_hops(target: Target, n: int) -> HopResult:
     async def run() -> HopResult:
         connection = RawConnection(target.url)
-        parts: dict[str, list[float]] = {}
+        calls: list[dict[str, float]] = []
         walls: list[float] = []
         try:
             for i in range(n + 20):  # the first 20 unmeasured
@@ -161,15 +167,22 @@ def measure_hops(target: Target, n: int) -> HopResult:
                 hops_us = {hop: timing.get(hop, 0.0) * 1000 for hop in HOPS}
                 hops_us["gateway"] = timing.get("gateway", 0.0) * 1000 - sum(hops_us.values())
                 hops_us["http"] = wall_us - timing.get("gateway", 0.0) * 1000
-                for hop, us in hops_us.items():
-                    parts.setdefault(hop, []).append(us)
+                calls.append(hops_us)
                 walls.append(wall_us)
         finally:
             await connection.close()
-        return HopResult(target.label, n, {hop: statistics.median(v) for hop, v in parts.items()},
-                         statistics.median(walls))
+        return summarize_hops(target.label, calls, walls)
 
     return asyncio.run(run())
+
+
+def summarize_hops(label: str, calls: list[dict[str, float]], walls: list[float]) -> HopResult:
+    hops = list(calls[0])
+    p99 = summarize(walls).p99
+    tail = [c for c, wall in zip(calls, walls, strict=True) if wall >= p99]
+    return HopResult(label, len(calls), {h: statistics.median(c[h] for c in calls) for h in hops},
+                     statistics.median(walls), {h: statistics.fmean(c[h] for c in tail) for h in hops},
+                     statistics.fmean(w for w in walls if w >= p99), len(tail))
 
 
 def ratios(results: dict[str, LatencyResult], baseline: str = "bare") -> dict[str, dict[str, float]]:

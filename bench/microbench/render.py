@@ -49,12 +49,15 @@ def latency_table(client: str, by_concurrency: dict[int, dict[str, LatencyResult
 
 
 def hops_table(results: list[HopResult]) -> Table:
-    table = Table(title="2b. Where a warm call's time goes: median µs per hop (Server-Timing; raw client, c=1)")
+    table = Table(title="2b. Where a warm call's time goes: median µs per hop (Server-Timing; raw client, c=1); "
+                        "p99+: the mean over the calls at or above the p99 of wall time")
     hops = [*HOPS, "gateway", "http"]
     for col in ("target", *hops, "wall"):
         table.add_column(col, justify="left" if col == "target" else "right")
     for r in results:
         table.add_row(r.label, *(f"{r.us.get(h, 0.0):,.0f}" for h in hops), f"{r.wall_us:,.0f}")
+        table.add_row(f"  p99+ ({r.tail_n})", *(f"{r.tail_us.get(h, 0.0):,.0f}" for h in hops),
+                      f"{r.tail_wall_us:,.0f}")
     return table
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bench import report
+from bench.microbench.latency import summarize_hops
 from bench.microbench.stats import summarize
 from bench.stats import percentile
 
@@ -49,3 +50,19 @@ def test_microbench_and_report_give_the_same_figures(tmp_path: Path) -> None:
     assert stats["p50"] == summary.p50 == 3.0
     assert stats["p99"] == summary.p99 == pytest.approx(96.16)  # 4 + 0.96 * (100 - 4)
     assert stats["by_lang"]["js"]["p99"] == summary.p99
+
+
+def test_hop_tail_names_the_hop_that_holds_the_slowest_calls() -> None:
+    # 200 calls of 500 µs, 300 of them in http; two slow ones whose extra time is in ipc.
+    calls = [{"ipc": 150.0, "http": 300.0} for _ in range(200)]
+    walls = [500.0] * 200
+    calls[17] = {"ipc": 40_150.0, "http": 300.0}
+    walls[17] = 40_500.0
+    calls[90] = {"ipc": 20_150.0, "http": 310.0}
+    walls[90] = 20_510.0
+    result = summarize_hops("js", calls, walls)
+    assert result.us == {"ipc": 150.0, "http": 300.0} and result.wall_us == 500.0
+    assert result.tail_n == 2  # the p99 of 200 interpolates between the two slowest
+    assert result.tail_us == {"ipc": 30_150.0, "http": 305.0}
+    assert result.tail_wall_us == 30_505.0
+    assert result.to_dict()["p99_tail"] == {"n": 2, "mean_us": {"ipc": 30150.0, "http": 305.0}, "wall_us": 30505.0}
