@@ -2,7 +2,7 @@
 
     python -m bench.coldcall [--languages js,python,java] [--functions bfs,html] [--target-ms 30]
                              [--base-warmup-s 120] [--ahead [--warmup-samples 4]] [--burst 4]
-                             [--json out.json]
+                             [--json out.json] [--log graalvisor.log]
 
 For each suite function and language, on a settled daemon (its base image made, every member a
 clone of it, its CPU quiet): deploy the function under a name and source it has never seen, then
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 import uuid
@@ -198,6 +199,7 @@ def main() -> None:
     p.add_argument("--warmup-samples", type=int, default=WARMUP_SAMPLES, help="with --ahead: inputs the warm-up takes")
     p.add_argument("--burst", type=int, default=1, help="first calls made at once (the slowest counts)")
     p.add_argument("--json", type=Path)
+    p.add_argument("--log", type=Path, help="keep the daemon's log here (the templates' warm-ups are in it)")
     a = p.parse_args()
     build_suite_jar()
     costs = load_costs()
@@ -225,6 +227,8 @@ def main() -> None:
                     stock_first, stock_later = asyncio.run(stock_side(fn, language, params, a.burst))
                     rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start))
                     console.print(f"  {language} {fn.name}: graalvisor {gv_first:.1f} ms, stock {stock_first:.1f} ms")
+        if a.log:
+            shutil.copyfile(Path(tmp) / "graalvisor.log", a.log)
     summary = render(rows, startup_s, a.ahead, a.burst, a.warmup_samples)
     if a.json:
         a.json.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=2))
