@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import tempfile
 import time
 import uuid
@@ -199,7 +198,7 @@ def main() -> None:
     p.add_argument("--warmup-samples", type=int, default=WARMUP_SAMPLES, help="with --ahead: inputs the warm-up takes")
     p.add_argument("--burst", type=int, default=1, help="first calls made at once (the slowest counts)")
     p.add_argument("--json", type=Path)
-    p.add_argument("--log", type=Path, help="keep the daemon's log here (the templates' warm-ups are in it)")
+    p.add_argument("--log", type=Path, help="write the daemon's log here, appended (the templates' warm-ups are in it)")
     a = p.parse_args()
     build_suite_jar()
     costs = load_costs()
@@ -209,7 +208,7 @@ def main() -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="gv-coldcall-") as tmp:
         t0 = time.monotonic()
-        with running_daemon(Path(tmp) / "data", a.workers, extra, log_path=Path(tmp) / "graalvisor.log",
+        with running_daemon(Path(tmp) / "data", a.workers, extra, log_path=a.log or Path(tmp) / "graalvisor.log",
                             timeout_s=300) as daemon:
             health = daemon.wait_warm_pool(900)
             startup_s = time.monotonic() - t0
@@ -227,8 +226,6 @@ def main() -> None:
                     stock_first, stock_later = asyncio.run(stock_side(fn, language, params, a.burst))
                     rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start))
                     console.print(f"  {language} {fn.name}: graalvisor {gv_first:.1f} ms, stock {stock_first:.1f} ms")
-        if a.log:
-            shutil.copyfile(Path(tmp) / "graalvisor.log", a.log)
     summary = render(rows, startup_s, a.ahead, a.burst, a.warmup_samples)
     if a.json:
         a.json.write_text(json.dumps({"summary": summary, "rows": [asdict(r) for r in rows]}, indent=2))
