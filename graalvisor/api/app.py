@@ -152,7 +152,9 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
             body_out["logs"] = inv.logs
         return json_response(invocation_status(inv.status), body_out, headers)
 
-    app.router.routes.append(Route("/invoke/{name}", invoke, methods=["POST"]))
+    # First in the router: Starlette tries each route's pattern in turn, and the 11 before it cost
+    # the warm path 10 µs a call.
+    app.router.routes.insert(0, Route("/invoke/{name}", invoke, methods=["POST"]))
 
     async def read_body(request: Request) -> bytes:
         return await _read_body(request, limit)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from graalvisor.domain import worker_key
 from graalvisor.registry import CodeStore, InvocationRecord, Registry
+from graalvisor.registry.db import INSERT_ROWS
 
 CONFIG = {"timeout_ms": 1000, "memory_mb": 256, "concurrency": 4, "isolation": "instance", "env": {"A": "b"}}
 
@@ -56,6 +57,24 @@ def test_invocation_retention_keeps_the_newest(tmp_path: Path) -> None:
     rec = reg.invocation("i4")
     assert rec is not None and rec.logs == ["4"] and rec.to_dict()["result"] == {}
     assert [r.id for r in reg.recent_invocations("f", 10)] == ["i4", "i3", "i2"]
+
+
+def test_a_batch_larger_than_one_insert_is_written_whole(tmp_path: Path) -> None:
+    reg = Registry(tmp_path / "g.db", retention=10_000)
+    n = 2 * INSERT_ROWS + 7  # two full statements and a short one
+    records = [InvocationRecord(id=f"i{k}", function="guest/f", version=1, status="success", start="warm",
+                                run_ms=k / 10, result=f'{{"k":{k}}}'.encode(), logs=[f"line {k}"], ended_at=float(k))
+               for k in range(n)]
+    # the same call written twice in one batch (running, then finished): the later row wins
+    records.append(InvocationRecord(id="i3", function="guest/f", version=1, status="error", error={"error": "late"}))
+    reg.record_invocations(records)
+    assert len(reg.recent_invocations("guest/f", 10 * n)) == n
+    for k in (0, INSERT_ROWS - 1, INSERT_ROWS, n - 1):
+        got = reg.invocation(f"i{k}")
+        assert got is not None and got.result == f'{{"k":{k}}}'.encode() and got.logs == [f"line {k}"]
+        assert got.run_ms == k / 10 and got.ended_at == float(k) and got.start == "warm"
+    late = reg.invocation("i3")
+    assert late is not None and late.status == "error" and late.error == {"error": "late"} and late.result is None
 
 
 def test_code_store_is_content_addressed(tmp_path: Path) -> None:
