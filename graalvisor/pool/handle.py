@@ -127,7 +127,7 @@ class WorkerHandle:
     def _flush(self) -> None:
         frames, self._corked = self._corked, []
         if frames and not self.dead and self._writer is not None:
-            self._writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            self._writer.write(b"".join(frames))  # one frame: joined is that frame, not a copy
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         try:

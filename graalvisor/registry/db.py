@@ -99,10 +99,12 @@ class FunctionVersion:
         }
 
 
-INSERT_ROWS = 128  # rows to an INSERT (13 parameters each; SQLite allows 32,766)
-_INSERT_INVOCATIONS = ("INSERT OR REPLACE INTO invocations (id, function, version, status, start, wait_ms, init_ms, "
-                       "run_ms, result, error, logs, created_at, ended_at) VALUES ")
-_ROW = "(" + ", ".join("?" * 13) + ")"
+# The columns a record is written and read with, in the order of the rows record_invocations builds.
+INVOCATION_COLUMNS = ("id, function, version, status, start, wait_ms, init_ms, run_ms, result, error, logs, "
+                      "created_at, ended_at")
+INSERT_ROWS = 128  # rows to an INSERT (a parameter per column each; SQLite allows 32,766)
+_INSERT_INVOCATIONS = f"INSERT OR REPLACE INTO invocations ({INVOCATION_COLUMNS}) VALUES "
+_ROW = "(" + ", ".join("?" * len(INVOCATION_COLUMNS.split(","))) + ")"
 
 
 @dataclass
@@ -259,19 +261,16 @@ class Registry:
             )
             self._db.execute("COMMIT")
 
-    _INVOCATION_COLUMNS = ("id, function, version, status, start, wait_ms, init_ms, run_ms, result, error, logs, "
-                           "created_at, ended_at")
-
     def invocation(self, invocation_id: str) -> InvocationRecord | None:
         with self._read_lock:
             row = self._reader.execute(
-                f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE id = ?", (invocation_id,)).fetchone()
+                f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE id = ?", (invocation_id,)).fetchone()
         return None if row is None else self._invocation_from_row(row)
 
     def recent_invocations(self, function: str, limit: int) -> list[InvocationRecord]:
         with self._read_lock:
             rows = self._reader.execute(
-                f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?",
+                f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE function = ? ORDER BY seq DESC LIMIT ?",
                 (function, limit)).fetchall()
         return [self._invocation_from_row(row) for row in rows]
 
@@ -288,7 +287,7 @@ class Registry:
         if upto is not None:
             where.append("created_at <= ?")
             args.append(upto)
-        query = (f"SELECT {self._INVOCATION_COLUMNS} FROM invocations WHERE {' AND '.join(where)} "
+        query = (f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE {' AND '.join(where)} "
                  "ORDER BY seq DESC LIMIT ? OFFSET ?")
         with self._read_lock:
             rows = self._reader.execute(query, (*args, limit, skip)).fetchall()
