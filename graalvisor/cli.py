@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import logging
@@ -128,8 +129,25 @@ def serve_command(args: argparse.Namespace) -> int:
         from graalvisor.examples import deploy_when_ready
 
         deploy_when_ready(f"http://{args.host}:{args.port}", args.deploy)
+    _quiet_gc()
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0
+
+
+GC_GEN0_THRESHOLD = 10_000
+
+
+def _quiet_gc() -> None:
+    """The gateway's cyclic collector, out of the warm path. What start-up made (modules, the app,
+    the daemon: 70,000 objects) is frozen out of the collections, and a young collection waits for
+    10,000 net new objects instead of 700. At c=16 the collector ran 88 young, 8 middle and 0.6
+    full collections a second, 20-24 µs of the event loop's CPU a call; with this, none in a
+    10 s run: a warm call's objects are freed by their counts, not by the collector (DESIGN.md,
+    the warm path)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, middle, old)
 
 
 def is_loopback(host: str) -> bool:

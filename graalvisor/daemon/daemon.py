@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +29,7 @@ from graalvisor.domain import (
 )
 from graalvisor.metrics import Metrics
 from graalvisor.pool import CriuError, NoWorker, Pool, WorkerLost
-from graalvisor.registry import CodeStore, FunctionVersion, InvocationRecord, KeyStore, Registry
+from graalvisor.registry import CodeStore, FunctionVersion, InvocationRecord, KeyStore, Registry, new_invocation_id
 from graalvisor.registry.recorder import Recorder
 from graalvisor.scheduler import Invocation, Scheduler, Target
 
@@ -228,7 +227,7 @@ class Daemon:
         version = entry.version
         if version.parameters:
             params = orjson.dumps({**version.parameters, **orjson.loads(params)})
-        record = InvocationRecord(id=invocation_id or uuid.uuid4().hex, function=name, version=version.version,
+        record = InvocationRecord(id=invocation_id or new_invocation_id(), function=name, version=version.version,
                                   status="running")
         env = call_env(version, record.id, record.created_at, context)
         self.recorder.begin(record)
@@ -322,4 +321,4 @@ def warmup_env(version: FunctionVersion) -> dict[str, str]:
     would. The guest's runner takes them as an argument; compiled for calls without them, its
     code (with `main` inlined) was thrown away and compiled again in every clone on its first
     call ("Profiled Argument Types"), so an image's versions ran as if never compiled."""
-    return call_env(version, uuid.uuid4().hex, time.time(), {"API_HOST": "http://127.0.0.1"})
+    return call_env(version, new_invocation_id(), time.time(), {"API_HOST": "http://127.0.0.1"})

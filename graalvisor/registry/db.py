@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -105,6 +106,18 @@ INVOCATION_COLUMNS = ("id, function, version, status, start, wait_ms, init_ms, r
 INSERT_ROWS = 128  # rows to an INSERT (a parameter per column each; SQLite allows 32,766)
 _INSERT_INVOCATIONS = f"INSERT OR REPLACE INTO invocations ({INVOCATION_COLUMNS}) VALUES "
 _ROW = "(" + ", ".join("?" * len(INVOCATION_COLUMNS.split(","))) + ")"
+
+
+def new_invocation_id() -> str:
+    """A UUIDv7 (RFC 9562) in 32 hex digits, as OpenWhisk writes activation ids: 48 bits of Unix
+    milliseconds, then 74 random bits. Ids in time order land at the right edge of the records'
+    unique index, as the retention cap's deletes leave from its left; uuid4's random ids dirtied a
+    page of it for nearly every row a batch wrote (5.4 kB written a record, 0.8 kB in time order;
+    DESIGN.md, the warm path)."""
+    rand = int.from_bytes(os.urandom(10))
+    value = (time.time_ns() // 1_000_000 << 80) | (0x7 << 76) | ((rand >> 64) & 0xFFF) << 64 \
+        | 0x8000_0000_0000_0000 | (rand & 0x3FFF_FFFF_FFFF_FFFF)
+    return f"{value:032x}"
 
 
 @dataclass

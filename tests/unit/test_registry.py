@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 
 from graalvisor.domain import worker_key
-from graalvisor.registry import CodeStore, InvocationRecord, Registry
+from graalvisor.registry import CodeStore, InvocationRecord, Registry, new_invocation_id
 from graalvisor.registry.db import INSERT_ROWS
 
 CONFIG = {"timeout_ms": 1000, "memory_mb": 256, "concurrency": 4, "isolation": "instance", "env": {"A": "b"}}
@@ -94,3 +96,22 @@ def test_worker_key_changes_with_code_and_config() -> None:
     assert worker_key("f", "b" * 64, CONFIG, "main") != k
     assert worker_key("f", "a" * 64, {**CONFIG, "isolation": "invocation"}, "main") != k
     assert worker_key("f", "a" * 64, CONFIG, "handler") != k
+
+
+def test_invocation_ids_are_uuid7_in_time_order() -> None:
+    before_ms = time.time_ns() // 1_000_000
+    first = new_invocation_id()
+    time.sleep(0.002)
+    ids = [new_invocation_id() for _ in range(10_000)]
+    after_ms = time.time_ns() // 1_000_000
+    assert len({*ids, first}) == 10_001
+    for i in (first, *ids[:50]):
+        assert len(i) == 32 and i == i.lower()
+        u = uuid.UUID(i)
+        assert u.version == 7 and u.variant == uuid.RFC_4122
+        assert before_ms <= u.int >> 80 <= after_ms
+    # Ids of a later millisecond sort after every id of an earlier one: records land at the
+    # right edge of the unique index.
+    assert all(first < i for i in ids)
+    stamps = [i[:12] for i in ids]
+    assert stamps == sorted(stamps)
