@@ -106,6 +106,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from graalvisor.api.app import create_app
+    from graalvisor.api.front import front_door
 
     config = Config(**{f.name: getattr(args, f.name) for f in serve_fields()})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -130,7 +131,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
         deploy_when_ready(f"http://{args.host}:{args.port}", args.deploy)
     _quiet_gc()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    uvicorn.run(front_door(app), host=args.host, port=args.port, log_level="info", access_log=False)
     return 0
 
 

@@ -21,6 +21,16 @@ def test_unknown_function_is_404(client: httpx.Client) -> None:
     assert "no-such-fn" in str(body["error"])
 
 
+def test_invoke_paths_the_front_leaves_to_the_app_answer_as_before(client: httpx.Client) -> None:
+    # The invoke front (api/front.py) takes POST /invoke/{name} only; the app's router answers the rest.
+    deploy(client, "t-e-front", js_upload(OK_JS))
+    _error(client.get("/invoke/t-e-front"), 405)
+    assert client.get("/invoke/t-e-front").headers["allow"] == "POST"
+    assert "no such route" in str(_error(client.post("/invoke/t-e-front/more", json={}), 404)["error"])
+    assert "no such route" in str(_error(client.post("/invoke/", json={}), 404)["error"])
+    assert client.post("/invoke/t-e-front", json={}).json() == {}
+
+
 def test_params_not_json_is_400(client: httpx.Client) -> None:
     deploy(client, "t-e-json", js_upload(OK_JS))
     _error(client.post("/invoke/t-e-json", content=b"{not json"), 400)

@@ -57,19 +57,29 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
+def domain_error_response(request: Request, exc: DomainError) -> Response:
+    status = domain_status(exc)
+    headers = {"WWW-Authenticate": 'Basic realm="graalvisor"'} if status == 401 else None
+    return error_response(request, status, exc.message, exc.extra, headers)
+
+
+def crash_response(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, f"internal error: {type(exc).__name__}: {exc}")
+
+
 def install(app: FastAPI) -> None:
+    """The app's handlers; the invoke front (front.py) answers with the same two functions."""
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        status = domain_status(exc)
-        headers = {"WWW-Authenticate": 'Basic realm="graalvisor"'} if status == 401 else None
-        return error_response(request, status, exc.message, exc.extra, headers)
+        return domain_error_response(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such route; see /docs for the API"
-        return error_response(request, exc.status_code, message)
+        return error_response(request, exc.status_code, message, headers=dict(exc.headers or {}))  # a 405: Allow
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -78,5 +88,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(request, 500, f"internal error: {type(exc).__name__}: {exc}")
+        return crash_response(request, exc)
