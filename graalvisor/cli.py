@@ -131,7 +131,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
         deploy_when_ready(f"http://{args.host}:{args.port}", args.deploy)
     _quiet_gc()
-    uvicorn.run(front_door(app), host=args.host, port=args.port, log_level="info", access_log=False)
+    # With --telemetry every call goes through FastAPI, whose middleware makes its spans.
+    served = app if config.telemetry else front_door(app)
+    uvicorn.run(served, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0
 
 

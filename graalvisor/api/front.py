@@ -4,7 +4,8 @@ loop's CPU a call here (a raw ASGI route under uvicorn 43-54 µs, the same route
 DESIGN.md, the warm path). The endpoint and its errors are the app's own: the same function,
 answered through the same error responses. Every other request, and an invoke path the front does
 not take (a method other than POST, a name with a slash), goes to the FastAPI app, which keeps the
-route for those answers (405, redirects, 404) and for OpenAPI."""
+route for those answers (405, redirects, 404) and for OpenAPI. Under ``serve --telemetry`` there
+is no front: FastAPI's middleware makes the spans."""
 
 from __future__ import annotations
 
