@@ -142,7 +142,7 @@ GC_GEN0_THRESHOLD = 10_000
 
 def _quiet_gc() -> None:
     """The gateway's cyclic collector, out of the warm path. What start-up made (modules, the app,
-    the daemon: 70,000 objects) is frozen out of the collections, and a young collection waits for
+    the daemon: 68,000 objects) is frozen out of the collections, and a young collection waits for
     10,000 net new objects instead of 700. At c=16 the collector ran 88 young, 8 middle and 0.6
     full collections a second, 20-24 µs of the event loop's CPU a call; with this, none in a
     10 s run: a warm call's objects are freed by their counts, not by the collector (DESIGN.md,
