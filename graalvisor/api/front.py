@@ -1,10 +1,11 @@
 """The front door's warm path: ``POST /invoke/{name}`` goes from the ASGI server straight to its
 endpoint, around FastAPI's middleware stack and router: at c=16 the event loop spent 211 µs of
-CPU a call this way against 243 through FastAPI (DESIGN.md, the warm path). The endpoint and its errors are the app's own: the same function,
-answered through the same error responses. Every other request, and an invoke path the front does
-not take (a method other than POST, a name with a slash), goes to the FastAPI app, which keeps the
-route for those answers (405, redirects, 404) and for OpenAPI. Under ``serve --telemetry`` there
-is no front: FastAPI's middleware makes the spans."""
+CPU a call this way against 243 through FastAPI (DESIGN.md, the warm path). The endpoint and its
+errors are the app's own: the same function, answered through the same error responses. Every
+other request, and an invoke path the front does not take (a method other than POST, a name with
+a slash), goes to the FastAPI app, which keeps the route for those answers (405, redirects, 404)
+and for OpenAPI. Under ``serve --telemetry`` there is no front: FastAPI's middleware makes the
+spans."""
 
 from __future__ import annotations
 
