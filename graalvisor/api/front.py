@@ -21,7 +21,7 @@ from graalvisor.api import errors
 from graalvisor.domain import DomainError
 
 INVOKE_PATH = "/invoke/{name}"
-_PREFIX = "/invoke/"
+_PREFIX = INVOKE_PATH.removesuffix("{name}")  # "/invoke/"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

@@ -160,10 +160,11 @@ async def read_hello(reader: asyncio.StreamReader) -> Hello:
 
 
 # The meta's own keys; any other key is the op's data (describe's runtime, settle's settled_s).
-_FIELDS = ("ok", "kind", "message", "type", "line", "start", "init_ns", "run_ns", "call_ns", "worker_ns", "logs")
-_RESERVED = frozenset((*_FIELDS, "value", "id", "op"))
+# Each with the type its value must have, in the order of Reply's fields.
 _KINDS: dict[str, type[Any]] = {"ok": bool, "kind": str, "message": str, "type": str, "line": int, "start": str,
                                 "init_ns": int, "run_ns": int, "call_ns": int, "worker_ns": int, "logs": list}
+_FIELDS = tuple(_KINDS)
+_RESERVED = frozenset((*_FIELDS, "value", "id", "op"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,5 +255,3 @@ def _check(key: str, value: Any, kind: type[Any]) -> None:
     # bool is an int in Python: a line or a time of True is a bug on the worker's side.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise TypeError(f"a reply's {key!r} is {type(value).__name__}, not {kind.__name__}")
-
-
