@@ -2,8 +2,6 @@ package dev.graalvisor.isolates;
 
 import java.util.List;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
@@ -16,12 +14,12 @@ final class GuestIsolate implements Isolate {
     private final Context context;
     private final Value runner;
     private final LogBuffer logs;
-    private final ScheduledExecutorService watchdog;
+    private final Watchdog watchdog;
     private final Executor closer;
     private final BooleanSupplier reseeder;
     private volatile boolean broken;
 
-    GuestIsolate(Context context, BooleanSupplier reseeder, Value runner, LogBuffer logs, ScheduledExecutorService watchdog,
+    GuestIsolate(Context context, BooleanSupplier reseeder, Value runner, LogBuffer logs, Watchdog watchdog,
                  Executor closer) {
         this.context = context;
         this.reseeder = reseeder;
@@ -35,12 +33,12 @@ final class GuestIsolate implements Isolate {
     public String call(String paramsJson, long timeoutMs, String envJson) throws Failure {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         AtomicBoolean timedOut = new AtomicBoolean();
-        ScheduledFuture<?> alarm = watchdog.schedule(() -> {
+        Watchdog.Alarm alarm = watchdog.arm(timeoutMs, () -> {
             timedOut.set(true);
             // close(true) cancels guest code wherever it is, even in a tight loop, but blocks
             // until the guest thread lets go: never on the watchdog's one thread.
             closer.execute(() -> context.close(true));
-        }, timeoutMs, TimeUnit.MILLISECONDS);
+        });
         try {
             // The runner returns [ok, payload, type, line(, value)]: guest errors come back as data, not exceptions.
             Value r = envJson == null ? runner.execute(paramsJson) : runner.execute(paramsJson, envJson);
@@ -77,7 +75,7 @@ final class GuestIsolate implements Isolate {
             if (timedOut.get()) throw timeout(timeoutMs);
             throw new Failure("error", "isolate closed: " + e.getMessage(), "IllegalStateException", 0);
         } finally {
-            alarm.cancel(false);
+            watchdog.disarm(alarm);
         }
     }
 

@@ -14,7 +14,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import org.graalvm.polyglot.Context;
 import org.graalvm.polyglot.Engine;
@@ -52,7 +51,7 @@ final class Runtime {
     private final Set<Deployment> spawning = ConcurrentHashMap.newKeySet();
     // How long the last blank context of each language took to make (the refiller's or inline).
     private final Map<String, Long> lastBlankNs = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService watchdog;
+    private final Watchdog watchdog;
     private final ExecutorService javaRunner;
     private final ExecutorService closer;
     private final Thread refiller;
@@ -87,7 +86,7 @@ final class Runtime {
                 })""", "<require>").buildLiteral();
         this.pyRunner = resource("python", "runner.py");
         this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(daemon("gv-watchdog"));
+        this.watchdog = new Watchdog("gv-watchdog");
         this.javaRunner = Executors.newCachedThreadPool(daemon("gv-java"));
         this.closer = Executors.newSingleThreadExecutor(daemon("gv-closer"));
         this.refiller = daemon("gv-blanks").newThread(this::refillBlanks);
@@ -98,7 +97,7 @@ final class Runtime {
         return engine;
     }
 
-    ScheduledExecutorService watchdog() {
+    Watchdog watchdog() {
         return watchdog;
     }
 
