@@ -176,7 +176,11 @@ def run(plan: Plan, work_dir: Path, console: Console) -> dict[str, Any]:
         if "latency" in plan.sections:
             with console.status("2. latency: deploying hello, compiling it into the image, starting the bare app..."):
                 for lang in LANGUAGES:
-                    client.put(f"/functions/hello-{lang}", json=hello_upload(lang)).raise_for_status()
+                    # Warm-up params: a JS or Python version is compiled into the rolling image only
+                    # when deployed with them (or after --compile-after-calls calls; off by default).
+                    body = {**hello_upload(lang), "warmup": {"params": {"name": "ada"}}} if lang != "java" \
+                        else hello_upload(lang)
+                    client.put(f"/functions/hello-{lang}", json=body).raise_for_status()
                 compiled = _compile_hellos(client)
                 bare = stack.enter_context(bare_server(work_dir))
             console.print(f"hello compiled into the warm image: {compiled}")
