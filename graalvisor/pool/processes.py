@@ -1,5 +1,6 @@
 """Operating-system plumbing of worker processes: the command line of a boot, waiting for and
-reaping processes that are not asyncio's children, and who is on the other end of a socket."""
+reaping processes that are not asyncio's children, their stderr, and who is on the other end of
+a socket."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -31,6 +33,38 @@ def boot_argv(config: Config, socket_path: Path, token: str, park_fd: int) -> li
 def boot_env() -> dict[str, str]:
     # Two malloc arenas, not one per thread: JPype threads would otherwise each grow one.
     return {**os.environ, "MALLOC_ARENA_MAX": "2"}
+
+
+async def forward_lines(fd: int, emit: Callable[[str], None]) -> None:
+    """Reads a pipe to its end, ``emit``-ting each line, and closes ``fd`` once.
+
+    Not ``loop.connect_read_pipe``: under uvloop its transport closes the pipe's fd and the file
+    object given to it closes the same number again, and the second close can take whatever fd
+    another thread has just opened under that number (MagicStack/uvloop#763). Here that made a
+    base image fail with EBADF on a directory the image's reader thread was scanning."""
+    loop = asyncio.get_running_loop()
+    readable = asyncio.Event()
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, readable.set)
+    pending = b""
+    try:
+        while True:
+            await readable.wait()
+            readable.clear()
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                emit(line.decode(errors="replace").rstrip())
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+    if pending:
+        emit(pending.decode(errors="replace").rstrip())
 
 
 async def wait_pid(pid: int) -> int:

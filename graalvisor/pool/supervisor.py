@@ -328,15 +328,7 @@ class Supervisor:
             pass  # its watcher replaces it
 
     async def _forward_stderr(self, handle: WorkerHandle, fd: int) -> None:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                                    os.fdopen(fd, "rb", buffering=0))
-        try:
-            async for line in reader:
-                log.info("[worker %s] %s", handle.token, line.decode(errors="replace").rstrip())
-        finally:
-            transport.close()
+        await processes.forward_lines(fd, lambda line: log.info("[worker %s] %s", handle.token, line))
 
 
 async def _finish_page_server(pages: asyncio.subprocess.Process, images: Path, token: str) -> None:
