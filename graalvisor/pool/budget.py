@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import psutil
 
 from graalvisor.pool.handle import WorkerHandle, WorkerLost
-from graalvisor.pool.processes import process_tree
 from graalvisor.pool.supervisor import Supervisor
 from graalvisor.protocol.messages import Reply
 
@@ -86,19 +85,35 @@ def plan(pss: int, budget: int, workers: list[WorkerUse]) -> Evictions:
 
 
 def tree_pss(pids: list[int]) -> dict[int, int]:
-    """PSS of each pid with its descendants (a booted worker is `unshare` with the JVM below it);
-    a pid that is gone is left out."""
+    """PSS of each pid with its descendants (a booted worker is `unshare` with the JVM below it;
+    the gateway's descendants are every worker it reaps); a pid that is gone is left out.
+
+    One pass over /proc for the parents, and each process's smaps_rollup read once however many
+    of the trees hold it: the kernel walks the process's page tables for it (11-18 ms for a
+    worker of 300 MB on a busy machine), and the gateway's tree holds every worker again."""
+    children: dict[int, list[int]] = {}
+    for proc in psutil.process_iter(["ppid"]):
+        children.setdefault(int(proc.info["ppid"] or 0), []).append(proc.pid)
+    own: dict[int, int | None] = {}
+
+    def pss(pid: int) -> int | None:
+        if pid not in own:
+            try:
+                own[pid] = int(getattr(psutil.Process(pid).memory_full_info(), "pss", 0))
+            except psutil.Error:
+                own[pid] = None  # gone
+        return own[pid]
+
     out: dict[int, int] = {}
     for pid in pids:
-        procs = process_tree(pid)
-        if not procs:
+        root = pss(pid)
+        if root is None:
             continue
-        total = 0
-        for p in procs:
-            try:
-                total += int(getattr(p.memory_full_info(), "pss", 0))
-            except psutil.Error:
-                continue
+        total, below = root, list(children.get(pid, ()))
+        while below:
+            child = below.pop()
+            total += pss(child) or 0
+            below.extend(children.get(child, ()))
         out[pid] = total
     return out
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from graalvisor.pool.budget import LOW_WATER, Evictions, VersionUse, WorkerUse, plan
+import os
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from graalvisor.pool.budget import LOW_WATER, Evictions, VersionUse, WorkerUse, plan, tree_pss
 
 MB = 1 << 20
 
@@ -44,3 +51,26 @@ def test_versions_go_in_lru_order_a_share_at_a_time_never_one_in_flight() -> Non
 def test_templates_are_measured_but_not_evicted() -> None:
     workers = [WorkerUse("t", "template", 0, 0.0, 900 * MB, (VersionUse("a", 0.0, 0),))]
     assert plan(2000 * MB, 1000 * MB, workers) == Evictions()
+
+
+def test_tree_pss_reads_each_process_once_and_counts_descendants(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The gateway's tree holds every worker: each process's smaps_rollup (a page-table walk in the
+    # kernel) is read once, not once per tree it is in.
+    reads: list[int] = []
+    real = psutil.Process.memory_full_info
+
+    def counted(self: psutil.Process) -> object:
+        reads.append(self.pid)
+        return real(self)
+
+    monkeypatch.setattr(psutil.Process, "memory_full_info", counted)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        me = os.getpid()
+        sizes = tree_pss([me, child.pid, 999_999_999])  # the last is gone: left out
+        assert set(sizes) == {me, child.pid}
+        assert sizes[child.pid] > 0 and sizes[me] > sizes[child.pid]  # mine holds the child's
+        assert reads.count(child.pid) == 1 and reads.count(me) == 1
+    finally:
+        child.kill()
+        child.wait()
