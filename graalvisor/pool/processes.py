@@ -58,6 +58,9 @@ async def forward_lines(fd: int, emit: Callable[[str], None]) -> None:
             if not chunk:
                 break
             *lines, pending = (pending + chunk).split(b"\n")
+            if len(pending) > 65536:  # a line without end is still shown, in pieces
+                lines.append(pending)
+                pending = b""
             for line in lines:
                 emit(line.decode(errors="replace").rstrip())
     finally:

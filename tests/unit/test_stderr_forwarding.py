@@ -46,3 +46,18 @@ async def _forward_then_probe() -> list[str]:
 def test_stderr_lines_are_forwarded_and_the_pipe_closed_once(run: Callable[[Coroutine[Any, Any, list[str]]],
                                                                            list[str]]) -> None:
     assert run(_forward_then_probe()) == ["first", "second é", "no newline at the end"]
+
+
+def test_a_line_without_end_comes_out_in_pieces() -> None:
+    async def scenario() -> list[str]:
+        r, w = os.pipe()
+        lines: list[str] = []
+        forward = asyncio.ensure_future(processes.forward_lines(r, lines.append))
+        for _ in range(50):  # 200 kB, never a newline
+            await asyncio.get_running_loop().run_in_executor(None, os.write, w, b"x" * 4096)
+        os.close(w)
+        await forward
+        return lines
+
+    pieces = uvloop.run(scenario())
+    assert len(pieces) >= 2 and "".join(pieces) == "x" * 4096 * 50
