@@ -55,7 +55,8 @@ class Config:
     # GraalPy contexts kept ready per worker: creating one costs tens of ms.
     python_blanks: int = option(2, worker="--python-blanks")
     # Calls of one Python version running at once, per member worker: past that, calls wait in
-    # the gateway for a warm isolate rather than each starting a GraalPy context (seconds).
+    # the gateway for a warm isolate rather than each starting a GraalPy context (seconds). Lifted
+    # while the version's calls are short (scheduler.slots.Pace).
     python_isolates_per_worker: int = option(2, help="calls of one Python function run at once per worker; "
                                                      "the rest wait for a warm isolate")
     # A rolling image keeps an idle isolate of each version it holds (a GraalPy one is about 10 MB

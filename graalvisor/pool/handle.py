@@ -52,6 +52,7 @@ class WorkerHandle:
         # Blank contexts ready, per language, at the hello and the last idle heartbeat: a clone's
         # are its image's until its first new isolate.
         self.blanks_ready: dict[str, int] = {}
+        self.isolates_made = 0  # in the JVM since it started, as its last describe said
         self.ready = asyncio.Event()
         self.gone = asyncio.Event()  # the connection is closed (or never opened) for good
         self.dead = False
@@ -202,6 +203,7 @@ class WorkerHandle:
         self.code_cache_bytes = int(runtime.get("code_cache_used", 0))
         self.code_cache_max_bytes = int(runtime.get("code_cache_max", 0))
         self.blanks_ready = {lang: int(runtime.get(f"{lang}_blanks_ready", 0)) for lang in ("python", "js")}
+        self.isolates_made = int(runtime.get("isolates_made", 0))
 
     def close_fds(self) -> None:
         if self.wake_fd is not None:
@@ -243,4 +245,5 @@ class WorkerHandle:
             "rss_bytes": self.rss_bytes(),
             "code_cache_bytes": self.code_cache_bytes,
             "blanks_ready": self.blanks_ready,
+            "isolates_made": self.isolates_made,
         }

@@ -11,6 +11,7 @@ from typing import Any
 
 from graalvisor.pool import NoWorker, Pool, WorkerLost
 from graalvisor.protocol import Op, Reply
+from graalvisor.scheduler.slots import Pace, Slots
 
 log = logging.getLogger("graalvisor.scheduler")
 
@@ -56,25 +57,41 @@ class Scheduler:
         # A new GraalPy context re-imports and re-initialises everything and runs the function's
         # code cold: seconds, where a warm isolate answers in milliseconds. So a Python version
         # runs at most this many calls at once, and a burst queues here for a warm isolate
-        # instead of starting a storm of new contexts.
+        # instead of starting a storm of new contexts; unless its calls are short (Pace).
         self.python_isolates = python_isolates
-        self._slots: dict[str, tuple[int, asyncio.Semaphore]] = {}
+        self._slots: dict[str, Slots] = {}
+        self._pace: dict[str, Pace] = {}
         self.queued: dict[str, int] = {}
         # The latest version (key) of each function that has answered a call, and when it first
         # did: until its version has, a caller waits for the cold start ahead of it, and its queue
         # timeout counts from that first answer.
         self._answered: dict[str, tuple[str, float]] = {}
 
-    def _slot(self, target: Target) -> tuple[int, asyncio.Semaphore]:
-        """The function's slots and how many there are (Python: capped at warm isolates)."""
+    def _slot(self, target: Target) -> Slots:
+        """The function's slots (Python: capped at warm isolates unless its calls are short)."""
         limit = target.concurrency
         if target.language == "python":
-            limit = min(limit, self.python_isolates)
-        current = self._slots.get(target.name)
-        if current is None or current[0] != limit:
-            current = (limit, asyncio.Semaphore(limit))
-            self._slots[target.name] = current
-        return current
+            pace = self._pace.get(target.name)
+            if pace is None or pace.key != target.key or not pace.short:
+                limit = min(limit, self.python_isolates)
+        slots = self._slots.get(target.name)
+        if slots is None:
+            slots = self._slots[target.name] = Slots(limit)
+        elif slots.limit != limit:
+            slots.set_limit(limit)
+        return slots
+
+    def _note_pace(self, target: Target, inv: Invocation) -> None:
+        """How long a Python call held its isolate (its start, a wait for a warm one included,
+        and its run): the pace that decides whether the function's calls are short."""
+        if target.language != "python" or inv.status != "success":
+            return
+        held_ms = inv.init_ms + inv.run_ms
+        pace = self._pace.get(target.name)
+        if pace is None or pace.key != target.key:
+            self._pace[target.name] = Pace(target.key, held_ms)
+        elif pace.note(held_ms):
+            self._slot(target)  # the limit follows at once: waiters go ahead when it rose
 
     async def deploy(self, spec: dict[str, Any]) -> Reply:
         """Loads a new version in one worker, the deploy-time check for syntax and entrypoint
@@ -95,6 +112,7 @@ class Scheduler:
     def forget(self, name: str) -> None:
         """A deleted function's queue state goes with it."""
         self._slots.pop(name, None)
+        self._pace.pop(name, None)
         self._answered.pop(name, None)
         if not self.queued.get(name):
             self.queued.pop(name, None)
@@ -103,8 +121,8 @@ class Scheduler:
                      env: dict[str, str] | None = None) -> Invocation:
         """``env``: variables the guest sees for this call only (JS process.env, Python os.environ)."""
         t0 = time.perf_counter()
-        slot_limit, slot = self._slot(target)
-        if slot.locked():  # a free slot is taken at once: no timer, no task
+        slot = self._slot(target)
+        if not slot.free():  # a free slot is taken at once: no timer, no task
             self.queued[target.name] = self.queued.get(target.name, 0) + 1
             try:
                 wait_s = self.queue_timeout_s
@@ -121,16 +139,18 @@ class Scheduler:
                         wait_s = self._queue_left(target, t0)
                         if wait_s <= 0:
                             return Invocation("unavailable", error={
-                                "error": f"function '{target.name}' has {slot_limit} invocations in flight and "
+                                "error": f"function '{target.name}' has {slot.held} invocations in flight and "
                                          f"this one waited {_ms(t0) / 1000:.0f} s for a slot; raise its "
                                          "concurrency or retry later"},
                                 wait_ms=_ms(t0))
             finally:
                 self.queued[target.name] -= 1
         else:
-            await slot.acquire()  # returns at once
+            slot.take()
         try:
-            return await self._run(target, params, t0, fresh, env)
+            inv = await self._run(target, params, t0, fresh, env)
+            self._note_pace(target, inv)
+            return inv
         finally:
             if self._answered.get(target.name, ("", 0.0))[0] != target.key:  # whatever the outcome
                 self._answered[target.name] = (target.key, time.perf_counter())

@@ -77,8 +77,8 @@ abstract class Deployment {
         boolean noted = false;
         if (isolate == null && !spec.freshPerInvocation() && running.get() > 1 && idleWaitMs() > 0) {
             // Another call holds a warm isolate and will give it back in about a call's time,
-            // far sooner than a new one is made. Demand is noted, so spares follow if it lasts.
-            noteSpawn();
+            // far sooner than a new one is made. awaitIdle notes demand when the wait runs long
+            // or it gives up, so spares follow if it lasts.
             noted = true;
             isolate = awaitIdle(timeoutMs);
         }
@@ -123,7 +123,9 @@ abstract class Deployment {
         creating.incrementAndGet();
         long t0 = System.nanoTime();
         try {
-            return newIsolate();
+            Isolate isolate = newIsolate();
+            runtime.noteIsolateMade();
+            return isolate;
         } finally {
             lastMadeNs = System.nanoTime() - t0;
             creating.decrementAndGet();
@@ -146,6 +148,11 @@ abstract class Deployment {
         long start = System.nanoTime();
         long limitNs = TimeUnit.MILLISECONDS.toNanos(Math.max(idleWaitMs(), timeoutMs / 2));
         long patienceNs = Math.min(limitNs, Math.max(TimeUnit.MILLISECONDS.toNanos(idleWaitMs()), makeCostNs()));
+        // Short calls queued behind a few isolates get one back in a few ms, and a young
+        // collection or a compile stall holds them tens of ms: only a wait past half the least
+        // patience is demand for more isolates (spares, made in the background).
+        long demandAfterNs = TimeUnit.MILLISECONDS.toNanos(idleWaitMs()) / 2;
+        boolean noted = false;
         try {
             while (true) {
                 Pooled p = idle.pollFirst(POLL_MS, TimeUnit.MILLISECONDS);
@@ -153,9 +160,13 @@ abstract class Deployment {
                     Isolate isolate = usable(p);
                     if (isolate != null) return isolate;
                 }
-                if (!spares.isEmpty()) return null;
                 long waited = System.nanoTime() - start;
-                if (waited >= limitNs || (waited >= patienceNs && creating.get() == 0)) return null;
+                boolean giveUp = !spares.isEmpty() || waited >= limitNs || (waited >= patienceNs && creating.get() == 0);
+                if (!noted && (giveUp || waited >= demandAfterNs)) {
+                    noteSpawn();  // the caller takes a spare or makes an isolate: demand either way
+                    noted = true;
+                }
+                if (giveUp) return null;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

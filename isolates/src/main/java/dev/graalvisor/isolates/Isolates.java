@@ -50,6 +50,7 @@ public final class Isolates {
         o.addProperty("python_blanks_ready", runtime.blanksReady("python"));
         o.addProperty("js_blanks_ready", runtime.blanksReady("js"));
         o.addProperty("watchdog_alarms", runtime.watchdog().armedCount());  // calls running now
+        o.addProperty("isolates_made", runtime.isolatesMade());
         // Compiled code is never flushed (worker/jvm.py), so a worker holding many compiled
         // versions can fill the code cache, after which nothing more is compiled: say how full.
         long used = 0, max = 0;

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicLong;
 import org.graalvm.polyglot.Context;
 import org.graalvm.polyglot.Engine;
 import org.graalvm.polyglot.SandboxPolicy;
@@ -51,6 +52,9 @@ final class Runtime {
     private final Set<Deployment> spawning = ConcurrentHashMap.newKeySet();
     // How long the last blank context of each language took to make (the refiller's or inline).
     private final Map<String, Long> lastBlankNs = new ConcurrentHashMap<>();
+    // Isolates made since this JVM started (a clone goes on from its image's count), of every
+    // language: by calls, deploys and the spare maker alike.
+    private final AtomicLong isolatesMade = new AtomicLong();
     private final Watchdog watchdog;
     private final ExecutorService javaRunner;
     private final ExecutorService closer;
@@ -204,6 +208,14 @@ final class Runtime {
 
     int generation() {
         return generation;
+    }
+
+    void noteIsolateMade() {
+        isolatesMade.incrementAndGet();
+    }
+
+    long isolatesMade() {
+        return isolatesMade.get();
     }
 
     int blanksReady(String languageId) {
