@@ -8,6 +8,7 @@ from collections import Counter
 
 import httpx
 
+from bench.microbench.stats import server_timing
 from graalvisor.pool.supervisor import HEARTBEAT_S
 from tests.support import Daemon, deploy, java_upload, js_upload, python_upload
 
@@ -121,5 +122,5 @@ def isolates_made(c: httpx.Client) -> int:
 
 def held_ms(response: httpx.Response) -> float:
     """How long the call held its isolate: its start (a wait for one included) and its run."""
-    hops = dict(part.split(";dur=") for part in response.headers["server-timing"].split(", "))
-    return float(hops["start"]) + float(hops["run"])
+    hops = server_timing(response.headers["server-timing"])
+    return hops["start"] + hops["run"]
