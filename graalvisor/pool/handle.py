@@ -77,7 +77,7 @@ class WorkerHandle:
         # What the runtime is, not what it holds: counts in the hello go stale at once.
         runtime = hello.runtime
         self.runtime = {k: v for k, v in runtime.items()
-                        if not k.endswith(("_ready", "deployments", "deployed"))
+                        if not k.endswith(("_ready", "_made", "deployments", "deployed"))
                         and not k.startswith(("code_cache", "watchdog"))}
         self.note_described(runtime)
         # A worker restored from a function image already holds that function (placement takes it from here).
