@@ -320,6 +320,56 @@ def main(args):
     assert _ok(client.post("/invoke/t-rt-py-json", json={"x": 1}))["echo"] == {"x": 1}  # the isolate serves on
 
 
+JSON_PROBE = """
+import _json
+import json
+from decimal import Decimal
+
+OPTIONS = [{}, {"strict": False}, {"parse_float": Decimal, "parse_int": str}, {"object_pairs_hook": list}]
+
+def outcome(parse, doc):
+    try:
+        return ["ok", repr(parse(doc))]
+    except (ValueError, RecursionError) as e:
+        return ["error", type(e).__name__, str(e)]
+
+def graalpys_own(options):
+    decoder = json.JSONDecoder(**options)
+    decoder.scan_once = _json.__gv_java_make_scanner(decoder)
+    return decoder.decode
+
+def main(args):
+    ours, own = [], []
+    for doc in args["docs"]:
+        for options in OPTIONS:
+            ours.append(outcome(lambda d: json.loads(d, **options), doc))
+            own.append(outcome(graalpys_own(options), doc))
+    return {"ours": ours, "own": own, "scanner": type(_json.make_scanner).__name__}
+"""
+
+
+def test_json_loads_in_python_functions_answers_as_graalpys_own(client: httpx.Client) -> None:
+    # GraalPy contexts parse with graalvisor's shared scanner (json_scanner.py): the same values
+    # (CPython's too) and the same errors as GraalPy's own scanner, for good and broken documents
+    from tests.unit.test_json_scanner import EDGES, documents
+
+    docs = [d for d in EDGES if len(d) < 2000] + documents()[len(EDGES):][:240]
+    deploy(client, "t-rt-py-json-loads", python_upload(JSON_PROBE))
+    got = _ok(client.post("/invoke/t-rt-py-json-loads", json={"docs": docs}))
+    assert got["scanner"] == "function"  # installed in the context, ahead of GraalPy's own
+    outcomes = list(zip(got["ours"], got["own"], strict=True))
+    assert len(outcomes) == 4 * len(docs)
+    mismatches = [(docs[i // 4][:80], i % 4, ours, own) for i, (ours, own) in enumerate(outcomes) if ours != own]
+    assert not mismatches, mismatches[:5]
+    for i, doc in enumerate(docs):  # default options: values as CPython's json gives them
+        try:
+            expected = repr(json.loads(doc))
+        except (ValueError, RecursionError):
+            continue
+        assert got["ours"][4 * i] == ["ok", expected], doc[:80]
+    assert sum(ours[0] == "error" for ours, _ in outcomes) > len(docs)  # the broken ones did fail
+
+
 # -- Buffer, TextEncoder/TextDecoder, atob/btoa: what OpenWhisk actions use for base64 and bytes
 
 ENCODING_PROBE = r"""

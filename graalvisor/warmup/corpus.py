@@ -122,7 +122,15 @@ def documents(xs):
     text = json.dumps(doc)
     back = json.loads(text)
     pretty = json.dumps(back, indent=2, sort_keys=True)
-    return len(text) + len(pretty) + len(back["nested"]["values"]) + len(back["tags"])
+    # records, escapes, unicode, negatives, exponents, empty containers, compact and indented:
+    # every path of the shared scanner (json_scanner.py), so clones do not compile it again
+    rows = [{"id": x, "name": "user%d" % x, "note": "tab\there \u00e9" if x % 5 == 0 else "plain",
+             "score": -x / 3 if x % 2 else x % 1000, "big": x * 10**6, "ok": x % 2 == 0, "none": None,
+             "tags": ["a", "b"] if x % 3 else [], "sub": {} if x % 4 else {"e": 1.5e-7}} for x in xs[:120]]
+    again = json.loads(pretty)["nested"]["values"] + [len(r) for r in json.loads(json.dumps(rows))]
+    again += [len(r) for r in json.loads(json.dumps({"rows": rows}, separators=(",", ":")))["rows"]]
+    again += [len(r) for r in json.loads(json.dumps(rows, indent=1, ensure_ascii=False))]
+    return len(text) + len(pretty) + len(back["nested"]["values"]) + len(back["tags"]) + len(again)
 
 
 def errors(xs):

@@ -41,6 +41,7 @@ final class Runtime {
     private final Source jsRequire;
     private final Source jsBuiltins;
     private final Source pyRunner;
+    private final Source pyJsonScanner;  // one Source for every context: its compiled code is shared
     // Pre-created contexts per language: a GraalPy context takes tens of ms (seconds while the
     // JIT is cold) and a JS one about a millisecond; taking a ready one is a queue poll.
     private final Map<String, LinkedBlockingDeque<Blank>> blanks =
@@ -89,6 +90,7 @@ final class Runtime {
                   globalThis.require = require;
                 })""", "<require>").buildLiteral();
         this.pyRunner = resource("python", "runner.py");
+        this.pyJsonScanner = resource("python", "json_scanner.py");
         this.targets = Map.of("js", jsBlanksTarget, "python", pythonBlanksTarget);
         this.watchdog = new Watchdog("gv-watchdog");
         this.javaRunner = Executors.newCachedThreadPool(daemon("gv-java"));
@@ -246,6 +248,7 @@ final class Runtime {
                 .err(logs)
                 .build();
         if (languageId.equals("python")) {
+            context.eval(pyJsonScanner);  // before anything imports json, which takes it from _json
             context.eval(pyRunner);  // imports nothing but GraalPy's built-in modules
         } else {
             context.initialize("js");
