@@ -123,7 +123,7 @@ def documents(xs):
     back = json.loads(text)
     pretty = json.dumps(back, indent=2, sort_keys=True)
     # records, escapes, unicode, negatives, exponents, empty containers, compact and indented:
-    # every path of the shared scanner (json_scanner.py), so clones do not compile it again
+    # every path of the shared scanner (json_scanner.py), compiled in the image for every function
     rows = [{"id": x, "name": "user%d" % x, "note": "tab\there \u00e9" if x % 5 == 0 else "plain",
              "score": -x / 3 if x % 2 else x % 1000, "big": x * 10**6, "ok": x % 2 == 0, "none": None,
              "tags": ["a", "b"] if x % 3 else [], "sub": {} if x % 4 else {"e": 1.5e-7}} for x in xs[:120]]

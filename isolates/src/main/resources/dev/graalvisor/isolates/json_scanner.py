@@ -12,8 +12,8 @@
 def __gv_json_scanner(java_make_scanner, scanstring):
     blank = " \t\n\r"
     # Builtins as closure variables: a global or builtin read looks in the context's __main__
-    # first, where each function's own globals live too, so code shared by every function saw a
-    # new dict shape with each one and was thrown away and compiled again in each clone.
+    # first, where each function's own globals live too, so code shared by every function met a
+    # new dict shape with each one and its compiled code was thrown away.
     new_list, length, type_of, text, out_of_range = list, len, type, str, IndexError
     deepest = 500  # past it the Java scanner parses (and raises RecursionError where json would)
 
@@ -83,9 +83,8 @@ def __gv_json_scanner(java_make_scanner, scanstring):
             return (parse_float(s[i:j]) if real else parse_int(s[i:j])), j
 
         def parse(s, i, n):
-            # One loop and a stack of open containers instead of recursion: recursive closures
-            # made Truffle inline them into each other, compile for seconds and run the 1 GB heap
-            # out in the compiler.
+            # One loop and a stack of open containers instead of recursion: one function for
+            # Truffle to compile, and nesting bounded by `deepest`, not by the recursion limit.
             open_ = []  # lists and dicts being filled, outermost first
             keys = []  # for each, the key its next value goes under (None: a list)
             while True:
