@@ -26,7 +26,7 @@ class Slots:
 
     async def acquire(self) -> None:
         if self.free():
-            self.held += 1
+            self.take()
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
