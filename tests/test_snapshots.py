@@ -230,6 +230,7 @@ def test_the_corpus_warms_the_base_image_and_booted_members_are_swapped_for_clon
         assert health["worker_starts"]["boot"] == 2  # the first member and the template, nothing since
         log = d.log()
         assert "corpus calls per language" in log and "Python isolates loaded and unloaded" in log, log[-3000:]
+        assert "base template: rewarm pass 1 loaded" in log, log[-3000:]  # the pass after the corpus
         assert "(booted) replaced by" in log
         deploy(c, "w-js", js("return {v: p.n * 2};"))
         deploy(c, "w-py", python_upload("def main(a):\n    return {'v': a['n'] * 3}\n"))

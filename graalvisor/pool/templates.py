@@ -14,18 +14,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import orjson
-
-from graalvisor.config import Config, isolates_jar
+from graalvisor.config import Config
 from graalvisor.pool import criu, rebase
+from graalvisor.pool.base_image import PROBE_SETTLE_S, QUIET_S, warm_base
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.placement import SpecFor
 from graalvisor.pool.snapshots import Snapshot, SnapshotStore, runtime_key
 from graalvisor.pool.supervisor import Supervisor
 from graalvisor.protocol.messages import Op
-from graalvisor.warmup import source as corpus_source
 
 log = logging.getLogger("graalvisor.pool")
 
@@ -36,17 +33,6 @@ DEFAULT_WARMUP = 500
 MAX_WARMUP = 10_000
 WARMUP_BUDGET_S = 10.0
 PROBES = 5
-PROBE_SETTLE_S = 5.0
-QUIET_S = 0.5  # a settle this short saw no compilation at all (three quiet 100 ms windows)
-# The corpus runs in rounds of this many calls per language, until the compilers go quiet: past
-# Truffle's first tier (400 calls) for the corpus' call targets before the first look.
-CORPUS_ROUND = 50
-CORPUS_MIN_CALLS = 500
-CORPUS_SIZES = (20, 200, 50, 800, 100)
-ISOLATE_LOADS = 32  # about what 96 Python deploys made per member when deploys loaded them
-WARMUP_JAVA = "dev.graalvisor.isolates.Warmup"
-BASE_SOURCES = {"js": "function main(p) { return {ok: true}; }",
-                "python": "def main(args):\n    return {'ok': True}\n"}
 
 Warm = Callable[[WorkerHandle], Awaitable[None]]
 
@@ -239,99 +225,10 @@ class Templates:
             if self.base() is not None:
                 return
             try:
-                await self.make("base", lambda template: _warm_base(template, self.config))
+                await self.make("base", lambda template: warm_base(template, self.config))
                 self.on_base_made()
             except Exception as e:  # the pool keeps booting; say why once
                 self.supervisor.fallback(f"could not make a base image: {e}")
-
-
-async def _warm_base(template: WorkerHandle, config: Config) -> None:
-    """Warms the shared runtime, not any one function: Python isolates are loaded and unloaded
-    (see _load_isolates), then the corpus runs in every language until
-    a round of calls leaves HotSpot's and Truffle's compilers idle (C2 has compiled the Truffle
-    interpreters and the Graal compiler; the languages' builtins are compiled), within the
-    budget. Then it waits for the pre-created GraalPy contexts, so a clone has nothing to make."""
-    deployed = await _deploy_corpus(template, config)
-    if config.base_warmup_s <= 0:
-        for key in deployed:
-            for _ in range(3):
-                await template.request(Op.INVOKE, key=key, params=b"{}", timeout_ms=60_000)
-    else:
-        await _load_isolates(template, time.monotonic() + config.base_warmup_s / 3)
-        await _run_corpus(template, deployed, config.base_warmup_s)
-    for key in deployed:
-        template.send(Op.UNDEPLOY, key=key)
-    for _ in range(600):
-        runtime = await template.request(Op.DESCRIBE)
-        if runtime.data.get("python_blanks_ready", 0) >= 1:
-            return
-        await asyncio.sleep(0.1)
-
-
-async def _deploy_corpus(template: WorkerHandle, config: Config) -> list[str]:
-    specs: list[dict[str, Any]] = [
-        {"key": f"__warmup-{language}", "language": language, "entrypoint": "main", "isolation": "instance",
-         "env": {}, "source": corpus_source(language) if config.base_warmup_s > 0 else BASE_SOURCES[language]}
-        for language in ("js", "python")]
-    if config.base_warmup_s > 0:
-        specs.append({"key": "__warmup-java", "language": "java", "entrypoint": WARMUP_JAVA, "isolation": "instance",
-                      "env": {}, "artifact_path": str(isolates_jar(config.isolates_dir))})
-    for spec in specs:
-        loaded = await template.request(Op.DEPLOY, spec=spec)
-        if not loaded.ok:
-            raise criu.CriuError(f"warm-up deploy of {spec['key']} failed: {loaded.message}")
-    return [str(spec["key"]) for spec in specs]
-
-
-async def _load_isolates(template: WorkerHandle, deadline: float) -> None:
-    """Loads and unloads the Python corpus in new GraalPy contexts, so that the code every
-    context runs and the engine shares (GraalPy's import machinery, builtins) is compiled in the
-    image: else the first Python versions a clone loads compile it there, for seconds, ahead of
-    every other function's compilations. Each context also runs the standard library's module
-    code afresh, which is not shared and never goes quiet: a fixed number, then the corpus runs
-    until the compilers are idle."""
-    spec = {"key": "__warmup-isolates", "language": "python", "entrypoint": "main", "isolation": "instance",
-            "env": {}, "source": corpus_source("python")}
-    t0 = time.monotonic()
-    loads = 0
-    while loads < ISOLATE_LOADS and time.monotonic() < deadline:
-        loaded = await template.request(Op.DEPLOY, spec=spec)
-        if not loaded.ok:
-            raise criu.CriuError(f"warm-up deploy of {spec['key']} failed: {loaded.message}")
-        await template.request(Op.INVOKE, key=spec["key"], params=orjson.dumps({"n": 20, "seed": loads}),
-                               timeout_ms=60_000)
-        await template.request(Op.UNDEPLOY, key=spec["key"])
-        loads += 1
-    log.info("base template: %d Python isolates loaded and unloaded in %.1f s", loads, time.monotonic() - t0)
-
-
-async def _run_corpus(template: WorkerHandle, keys: list[str], budget_s: float) -> None:
-    """Rounds of corpus calls in every language at once (sizes and seeds vary, so more paths
-    run), each followed by a short settle; done once a round leaves the compilers idle."""
-    t0 = time.monotonic()
-    deadline = t0 + budget_s
-    calls = 0
-    rounds = 0
-
-    async def run(key: str, round_no: int) -> None:
-        for i in range(CORPUS_ROUND):
-            n = CORPUS_SIZES[(i + round_no) % len(CORPUS_SIZES)]
-            params = orjson.dumps({"n": n, "seed": 7 + i + 97 * round_no})
-            reply = await template.request(Op.INVOKE, key=key, params=params, timeout_ms=60_000)
-            if not reply.ok:
-                raise criu.CriuError(f"the warm-up corpus failed in {key}: {reply.message}")
-
-    while time.monotonic() < deadline:
-        await asyncio.gather(*(run(key, rounds) for key in keys))
-        rounds += 1
-        calls += CORPUS_ROUND
-        if calls < CORPUS_MIN_CALLS:
-            continue
-        settled = await template.request(Op.SETTLE, limit_s=max(0.5, min(PROBE_SETTLE_S, deadline - time.monotonic())))
-        if settled.data.get("settled_s", QUIET_S) < QUIET_S:
-            break
-    log.info("base template: %d corpus calls per language in %.1f s (%s)", calls, time.monotonic() - t0,
-             "compilers idle" if time.monotonic() < deadline else "budget spent")
 
 
 async def fill_blanks(template: WorkerHandle, what: str) -> None:
