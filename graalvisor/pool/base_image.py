@@ -29,6 +29,8 @@ CORPUS_ROUND = 50
 CORPUS_MIN_CALLS = 500
 CORPUS_SIZES = (20, 200, 50, 800, 100)
 ISOLATE_LOADS = 32  # about what 96 Python deploys made per member when deploys loaded them
+# After the corpus (_rewarm): a few loads per pass are enough, the thrown-away code's call counts
+# being past Truffle's thresholds already; one pass sufficed in the last three base images.
 REWARM_LOADS = 3
 REWARM_PASSES = 6
 WARMUP_JAVA = "dev.graalvisor.isolates.Warmup"
@@ -149,12 +151,12 @@ async def _classes_loaded(template: WorkerHandle) -> int:
 async def _rewarm(template: WorkerHandle, keys: list[str], deadline: float) -> None:
     """The loads and a corpus round again, until a pass loads no new class. A class loaded for
     the first time (a node class, a profile only one path needs: Truffle's LoopConditionProfile,
-    44 s into the warm-up) breaks HotSpot's class-hierarchy
-    assumptions in code compiled before it, and HotSpot throws that code away without a word in
-    Truffle's log (LogCompilation: 170 compiled units "marked for deoptimization" at once). The
-    corpus runs its own code again and it is compiled again; what only the loads run (GraalPy's
-    import machinery, class creation) was not, and every clone compiled it at its first Python
-    deploy: 2-3 s of compiler time on the cores its calls share."""
+    44 s into the warm-up) breaks HotSpot's class-hierarchy assumptions in code compiled before
+    it, and HotSpot throws that code away without a word in Truffle's log (LogCompilation: 170
+    compiled units "marked for deoptimization" at once). The corpus runs its own code again and
+    it is compiled again; what only the loads run (GraalPy's import machinery, class creation)
+    was not, and every clone compiled it at its first Python deploy: 2-3 s of compiler time on
+    the cores its calls share."""
     t0 = time.monotonic()
     for rewarm in range(1, REWARM_PASSES + 1):
         before = await _classes_loaded(template)
