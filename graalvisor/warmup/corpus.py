@@ -130,6 +130,18 @@ def documents(xs):
     again = json.loads(pretty)["nested"]["values"] + [len(r) for r in json.loads(json.dumps(rows))]
     again += [len(r) for r in json.loads(json.dumps({"rows": rows}, separators=(",", ":")))["rows"]]
     again += [len(r) for r in json.loads(json.dumps(rows, indent=1, ensure_ascii=False))]
+    # a whole call's worth: a long array of records, counters from 0, as API payloads are; and
+    # strings of every width a str can have (ASCII, Latin-1, BMP, astral), empty and long ones,
+    # ints of 32, 64 and more bits, every exponent form, unicode keys: a path the image never
+    # took is compiled again in every clone, the scanner's whole loop with it
+    text_forms = ["", "plain", "caf\u00e9", "en \u2013 dash \u20ac", "\u4e2d\u6587", "emoji \U0001f600", "x" * 300,
+                  'q"uote\\slash\nline\u0001']
+    page = [{"id": i, "user": "u%d" % x, "n": x, "on": x % 3 != 0, "tags": ["a", "b"][: x % 3],
+             "text": text_forms[x % len(text_forms)], "\u00fcber": -x, "wide": [x, x << 40, x << 70][i % 3],
+             "real": [x / 8, -x * 1e21, x * 1e-9, 0.0, -0.0, x / 3e5][x % 6]} for i, x in enumerate(xs)]
+    again += [r["id"] for r in json.loads(json.dumps({"page": page}, separators=(",", ":")))["page"]]
+    again += [len(r) for r in json.loads(json.dumps(page, ensure_ascii=False))]
+    again.append(len(json.loads('[1E+5, 2e-3, -0, 1.5E-2, {"\\u00e9": [[[[]]]]}]')))
     return len(text) + len(pretty) + len(back["nested"]["values"]) + len(back["tags"]) + len(again)
 
 
