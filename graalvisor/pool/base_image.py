@@ -137,11 +137,17 @@ async def _run_corpus(template: WorkerHandle, keys: list[str], deadline: float) 
         calls += CORPUS_ROUND
         if calls < CORPUS_MIN_CALLS:
             continue
-        settled = await template.request(Op.SETTLE, limit_s=max(0.5, min(PROBE_SETTLE_S, deadline - time.monotonic())))
-        if settled.data.get("settled_s", QUIET_S) < QUIET_S:
+        if await _settle(template, deadline) < QUIET_S:
             break
     log.info("base template: %d corpus calls per language in %.1f s (%s)", calls, time.monotonic() - t0,
              "compilers idle" if time.monotonic() < deadline else "budget spent")
+
+
+async def _settle(template: WorkerHandle, deadline: float) -> float:
+    """Waits for the template's compilers to go quiet, at most PROBE_SETTLE_S and not far past
+    the deadline; how long that took."""
+    settled = await template.request(Op.SETTLE, limit_s=max(0.5, min(PROBE_SETTLE_S, deadline - time.monotonic())))
+    return float(settled.data.get("settled_s", QUIET_S))
 
 
 async def _classes_loaded(template: WorkerHandle) -> int:
@@ -162,10 +168,9 @@ async def _rewarm(template: WorkerHandle, keys: list[str], deadline: float) -> N
         before = await _classes_loaded(template)
         await _load_isolates(template, REWARM_LOADS, deadline)
         await _corpus_round(template, keys, 1000 + rewarm)
-        settled = await template.request(Op.SETTLE, limit_s=max(0.5, min(PROBE_SETTLE_S, deadline - time.monotonic())))
+        settled_s = await _settle(template, deadline)
         loaded = await _classes_loaded(template) - before
-        log.info("base template: rewarm pass %d loaded %d classes, settled in %.1f s", rewarm, loaded,
-                 settled.data.get("settled_s", QUIET_S))
+        log.info("base template: rewarm pass %d loaded %d classes, settled in %.1f s", rewarm, loaded, settled_s)
         if loaded == 0 or time.monotonic() >= deadline:  # what the last class broke ran again since
             break
     log.info("base template: rewarmed in %.1f s", time.monotonic() - t0)
