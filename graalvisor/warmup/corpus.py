@@ -123,7 +123,7 @@ def documents(xs):
     back = json.loads(text)
     pretty = json.dumps(back, indent=2, sort_keys=True)
     # records, escapes, unicode, negatives, exponents, empty containers, compact and indented:
-    # every path of the shared scanner (json_scanner.py), compiled in the image for every function
+    # the shared scanner's (json_scanner.py) paths, compiled in the image for every function
     rows = [{"id": x, "name": "user%d" % x, "note": "tab\there \u00e9" if x % 5 == 0 else "plain",
              "score": -x / 3 if x % 2 else x % 1000, "big": x * 10**6, "ok": x % 2 == 0, "none": None,
              "tags": ["a", "b"] if x % 3 else [], "sub": {} if x % 4 else {"e": 1.5e-7}} for x in xs[:120]]
@@ -133,7 +133,8 @@ def documents(xs):
     # a whole call's worth: a long array of records, counters from 0, as API payloads are; and
     # strings of every width a str can have (ASCII, Latin-1, BMP, astral), empty and long ones,
     # ints of 32, 64 and more bits, every exponent form, unicode keys: a path the image never
-    # took is compiled again in every clone, the scanner's whole loop with it
+    # took is compiled again in every clone, the scanner's whole loop with it (a shape none of
+    # these covers still is: DESIGN.md, "Python isolates")
     text_forms = ["", "plain", "caf\u00e9", "en \u2013 dash \u20ac", "\u4e2d\u6587", "emoji \U0001f600", "x" * 300,
                   'q"uote\\slash\nline\u0001']
     page = [{"id": i, "user": "u%d" % x, "n": x, "on": x % 3 != 0, "tags": ["a", "b"][: x % 3],

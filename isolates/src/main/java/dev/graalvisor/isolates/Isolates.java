@@ -62,7 +62,7 @@ public final class Isolates {
         }
         o.addProperty("code_cache_used", used);
         o.addProperty("code_cache_max", max);
-        // A class loaded for the first time can throw compiled code away (templates.py, the
+        // A class loaded for the first time can throw compiled code away (base_image.py, the
         // base warm-up's last passes): the warm-up watches this count.
         o.addProperty("classes_loaded", ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount());
         return o.toString();
