@@ -40,3 +40,20 @@ class Metrics:
         self.queued = Gauge("graalvisor_queued_invocations", "Invocations waiting for a concurrency slot",
                             ["function"], registry=self.registry)
         self.functions = Gauge("graalvisor_functions", "Registered functions", registry=self.registry)
+        # Each call's labelled series, looked up once: labels() cost 1.4-1.7 µs of the event loop
+        # a call, a dict look-up 0.1.
+        self._counted: dict[tuple[str, str, str, str], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
+
+    def invocation(self, namespace: str, function: str, status: str, start: str, language: str,
+                   seconds: float) -> None:
+        """Counts one invocation and its time from request to response."""
+        labels = (namespace, function, status, start)
+        counter = self._counted.get(labels)
+        if counter is None:
+            counter = self._counted[labels] = self.invocations.labels(*labels)
+        counter.inc()
+        timed = self._timed.get(language)
+        if timed is None:
+            timed = self._timed[language] = self.latency.labels(language)
+        timed.observe(seconds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 
 from tests.support import build_jar, deploy, java_upload, js_upload, python_upload
@@ -97,6 +99,23 @@ def test_request_over_the_limit_is_413(client: httpx.Client) -> None:
     deploy(client, "t-e-big", js_upload(OK_JS))
     big = b'{"x": "' + b"a" * (7 * 1024 * 1024) + b'"}'
     _error(client.post("/invoke/t-e-big", content=big), 413)
+
+    def chunks(parts: list[bytes]) -> Iterator[bytes]:
+        yield from parts  # sent chunked: no Content-Length to refuse it by
+
+    mb = b"a" * (1024 * 1024)
+    _error(client.post("/invoke/t-e-big", content=chunks([b'{"x": "', *[mb] * 7, b'"}'])), 413)
+    # Under the limit, a body in many chunks is the params it spells
+    deploy(client, "t-e-echo", js_upload("function main(p){return {n: (p.x || '').length, y: p.y}}"))
+    ok = client.post("/invoke/t-e-echo", content=chunks([b'{"x"', b': ', b'"' + mb, b'", "y": 2}']))
+    assert ok.status_code == 200 and ok.json() == {"n": len(mb), "y": 2}, ok.text
+    assert client.post("/invoke/t-e-echo").json() == {"n": 0}  # no body at all: {}
+
+
+def test_unknown_fresh_worker_kind_is_400(client: httpx.Client) -> None:
+    deploy(client, "t-e-fresh", js_upload(OK_JS))
+    body = _error(client.post("/invoke/t-e-fresh?worker=warm", json={}), 400)
+    assert "worker must be one of boot, snapshot" in str(body["error"])
 
 
 def test_function_error_is_502_with_message_and_type(client: httpx.Client) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -18,14 +17,15 @@ from starlette.routing import Route
 
 from graalvisor import __version__
 from graalvisor.api import errors, openwhisk
-from graalvisor.api.auth import Authenticator, Caller, call_context
-from graalvisor.api.errors import invocation_status, json_response
+from graalvisor.api.auth import Authenticator, Caller
+from graalvisor.api.errors import json_response
 from graalvisor.api.front import INVOKE_PATH
+from graalvisor.api.invoke import FRESH_WORKERS, InvokeEndpoint, receive_body
 from graalvisor.api.models import MAX_WARMUP_SAMPLES, FunctionUpload, Warmup
 from graalvisor.config import Config
-from graalvisor.daemon import Daemon, Invocation
-from graalvisor.domain import FunctionConfig, Invalid, TooLarge, check_name, qualify
-from graalvisor.domain.payloads import decode_code, parse_params
+from graalvisor.daemon import Daemon
+from graalvisor.domain import FunctionConfig, Invalid, check_name, qualify
+from graalvisor.domain.payloads import decode_code
 from graalvisor.pool import DEFAULT_WARMUP, MAX_WARMUP
 
 
@@ -130,32 +130,11 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
         daemon.delete_snapshot(subject, snap_id)
         return json_response(200, {"deleted": snap_id})
 
-    async def invoke(request: Request) -> Response:
-        """Run the function's latest version on the JSON params in the body. A plain Starlette
-        route, the warm path: FastAPI's parameter solving cost 45 µs a call here (documented in
-        OpenAPI by _INVOKE_OPERATION)."""
-        t0 = time.perf_counter()
-        subject = auth.subject(request.headers.get("authorization"))
-        worker = request.query_params.get("worker")
-        if worker is not None and worker not in FRESH_WORKERS:
-            raise Invalid(f"worker must be one of {', '.join(FRESH_WORKERS)} (or left out), not {worker!r}")
-        body = await _read_body(request, limit)
-        name = qualify(subject.namespace, request.path_params["name"])
-        record, inv = await daemon.invoke(name, parse_params(body), worker, call_context(request, subject))
-        headers = {"X-Invocation-Id": record.id, "Server-Timing": _server_timing(inv, t0)}
-        if inv.start:
-            headers["X-Start"] = inv.start
-        if inv.status == "success":
-            assert inv.result is not None
-            return Response(inv.result, status_code=200, media_type="application/json", headers=headers)
-        body_out: dict[str, Any] = {**(inv.error or {}), "invocation_id": record.id}
-        if inv.logs:
-            body_out["logs"] = inv.logs
-        return json_response(invocation_status(inv.status), body_out, headers)
-
-    # First in the router, where front.py's InvokeFront finds the endpoint it calls straight from
-    # the ASGI server; what it does not take (another method, a name with a slash) comes here.
-    app.router.routes.insert(0, Route(INVOKE_PATH, invoke, methods=["POST"]))
+    # The warm path (invoke.py). First in the router, where front.py's InvokeFront checks it is; the
+    # front calls the endpoint straight from the ASGI server, and what it does not take (another
+    # method, a name with a slash) comes to this route.
+    app.state.invoke = endpoint = InvokeEndpoint(daemon, auth, limit)
+    app.router.routes.insert(0, Route(INVOKE_PATH, endpoint.route, methods=["POST"]))
 
     async def read_body(request: Request) -> bytes:
         return await _read_body(request, limit)
@@ -195,25 +174,8 @@ def create_app(config: Config, loopback: bool = True) -> FastAPI:
     return app
 
 
-def _server_timing(inv: Invocation, t0: float) -> str:
-    """Where the call's time went, in ms: each hop, and ``gateway``, all of it from the route's
-    start to the response built (so what is left of the client's time is HTTP and the client)."""
-    gateway = (time.perf_counter() - t0) * 1000
-    return (f"queue;dur={inv.wait_ms:.3f}, load;dur={inv.load_ms:.3f}, start;dur={inv.init_ms:.3f}, "
-            f"run;dur={inv.run_ms:.3f}, jvm;dur={inv.jvm_ms:.3f}, worker;dur={inv.worker_ms:.3f}, "
-            f"ipc;dur={inv.ipc_ms:.3f}, gateway;dur={gateway:.3f}")
-
-
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"request body of {declared} bytes is over the {limit} byte limit")
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
-            raise TooLarge(f"request body is over the {limit} byte limit")
-    return bytes(chunks)
+    return await receive_body(request.receive, request.headers.get("content-length"), limit)
 
 
 def _problems(e: ValidationError) -> str:
@@ -226,7 +188,6 @@ _UPLOAD_DOC: dict[str, Any] = {
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     }}
 }
-FRESH_WORKERS = ("boot", "snapshot")
 _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 _INVOKE_OPERATION: dict[str, Any] = {
     "summary": "Invoke",

@@ -91,7 +91,12 @@ def namespace_of(subject: Subject, namespace: str) -> str:
 def call_context(request: Request, subject: Subject) -> dict[str, str]:
     """What a call learns of where it came from (``__OW_API_HOST``, and ``__OW_API_KEY`` where its
     version has the annotation provide-api-key: the daemon decides)."""
-    context = {"API_HOST": f"{request.scope.get('scheme', 'http')}://{request.headers.get('host', '')}"}
+    return context_of(request.scope.get("scheme", "http"), request.headers.get("host"), subject)
+
+
+def context_of(scheme: str, host: str | None, subject: Subject) -> dict[str, str]:
+    """:func:`call_context` from the request's scheme and Host header."""
+    context = {"API_HOST": f"{scheme}://{host or ''}"}
     if subject.credential is not None:
         context["API_KEY"] = subject.credential
     return context

@@ -9,8 +9,6 @@ spans."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,16 +16,15 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from graalvisor.api import errors
+from graalvisor.api.invoke import InvokeEndpoint
 from graalvisor.domain import DomainError
 
 INVOKE_PATH = "/invoke/{name}"
 _PREFIX = INVOKE_PATH.removesuffix("{name}")  # "/invoke/"
 
-Endpoint = Callable[[Request], Awaitable[Response]]
-
 
 class InvokeFront:
-    def __init__(self, app: FastAPI, endpoint: Endpoint) -> None:
+    def __init__(self, app: FastAPI, endpoint: InvokeEndpoint) -> None:
         self.app = app
         self.endpoint = endpoint
 
@@ -43,23 +40,24 @@ class InvokeFront:
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         scope["app"] = self.app
         scope["path_params"] = {"name": name}
-        request = Request(scope, receive)
+        response: Response
         try:
-            response = await self.endpoint(request)
+            response = await self.endpoint.answer(scope, receive, name)
         except DomainError as exc:
-            response = errors.domain_error_response(request, exc)
+            response = errors.domain_error_response(Request(scope, receive), exc)
         except Exception as exc:  # as the app's handler of last resort answers: a 500 with the cause, logged
-            response = errors.crash_response(request, exc)
+            response = errors.crash_response(Request(scope, receive), exc)
         await response(scope, receive, send)
 
 
 def front_door(app: FastAPI) -> InvokeFront:
-    """The app behind its invoke front. The endpoint is the app's own first route (create_app puts
-    /invoke/{name} first in its router)."""
+    """The app behind its invoke front. The endpoint is the app's own, whose route create_app puts
+    first in its router."""
     route = app.router.routes[0]
-    if not (isinstance(route, Route) and route.path == INVOKE_PATH):
+    endpoint = getattr(app.state, "invoke", None)
+    if not (isinstance(route, Route) and route.path == INVOKE_PATH and isinstance(endpoint, InvokeEndpoint)):
         raise RuntimeError(f"the app's first route is not {INVOKE_PATH}")
-    return InvokeFront(app, route.endpoint)
+    return InvokeFront(app, endpoint)
 
 
 __all__ = ["INVOKE_PATH", "InvokeFront", "front_door"]

@@ -249,8 +249,8 @@ class Daemon:
         record.error, record.logs = inv.error, inv.logs
         record.ended_at = time.time()
         self.recorder.finish(record)
-        self.metrics.invocations.labels(*split(version.name), inv.status, inv.start or "none").inc()
-        self.metrics.latency.labels(version.language).observe(time.perf_counter() - call.t0)
+        self.metrics.invocation(*split(version.name), inv.status, inv.start or "none", version.language,
+                                time.perf_counter() - call.t0)
         if inv.start == "isolate":
             self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
         if inv.status == "success":
