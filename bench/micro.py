@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.micro [--quick] [--workers 1] [--n 500] [--json out.json]
 
-1. isolate spawn per language   2. warm invoke latency vs a bare FastAPI route
+1. isolate spawn per language   2. warm invoke latency vs a bare FastAPI route (after 20,000
+unmeasured calls per target at c=16 and a quiet worker: the path's JIT work is done before)
 3. a CPU-bound JS kernel in GraalJS vs Node.js   4. worker RSS idle and per deployed function
 """
 
@@ -33,7 +34,16 @@ from bench.microbench import render
 from bench.microbench.cpu import CpuResult, measure_cpu
 from bench.microbench.daemon import ServerFailed, bare_server, graalvisor, settle
 from bench.microbench.functions import LANGUAGES, hello_upload
-from bench.microbench.latency import CLIENTS, HopResult, LatencyResult, Target, measure_hops, measure_latency, ratios
+from bench.microbench.latency import (
+    CLIENTS,
+    HopResult,
+    LatencyResult,
+    Target,
+    measure_hops,
+    measure_latency,
+    ratios,
+    warm_path,
+)
 from bench.microbench.memory import MB, MemoryResult, measure_growth, workers_rss_mb
 from bench.microbench.spawn import SpawnResult, measure_spawn
 
@@ -53,6 +63,7 @@ class Plan:
     py_spawn_warmup: int
     spawn_s: float  # the most time per language for its spawn series (warm-up included)
     latency_warmup: int
+    warm_path_calls: int  # unmeasured calls per target at c=16 before the latency series
     cpu_size: int
     cpu_iterations: int
     cpu_warm_s: float  # the most GraalJS warm-up time before the measured iterations
@@ -71,12 +82,14 @@ class Plan:
         if args.quick:  # a smoke run: every section, small samples, tight time caps
             n = args.n or 60
             return cls(mode="quick", workers=args.workers, n=n, spawn_warmup=100, py_spawn_n=3,
-                       py_spawn_warmup=0, spawn_s=20, latency_warmup=20, cpu_size=800, cpu_iterations=15,
+                       py_spawn_warmup=0, spawn_s=20, latency_warmup=20, warm_path_calls=2_000, cpu_size=800,
+                       cpu_iterations=15,
                        cpu_warm_s=20, functions=args.functions or 10, functions_s=15, boot_settle_s=10, settle_s=3,
                        sections=sections, daemon_args=tuple(shlex.split(args.daemon_args)))
         n = args.n or 500
         return cls(mode="default", workers=args.workers, n=n, spawn_warmup=200, py_spawn_n=max(5, n // 25),
-                   py_spawn_warmup=3, spawn_s=60, latency_warmup=100, cpu_size=800, cpu_iterations=30,
+                   py_spawn_warmup=3, spawn_s=60, latency_warmup=100, warm_path_calls=20_000, cpu_size=800,
+                   cpu_iterations=30,
                    cpu_warm_s=60, functions=args.functions or 100, functions_s=90, boot_settle_s=45, settle_s=10,
                    sections=sections, daemon_args=tuple(shlex.split(args.daemon_args)))
 
@@ -184,9 +197,14 @@ def run(plan: Plan, work_dir: Path, console: Console) -> dict[str, Any]:
                 compiled = _compile_hellos(client)
                 bare = stack.enter_context(bare_server(work_dir))
             console.print(f"hello compiled into the warm image: {compiled}")
-            _settle(console, client, plan.settle_s)
             targets = [Target("bare", bare.url, "/invoke/hello"),
                        *(Target(lang, gv.url, f"/invoke/hello-{lang}") for lang in LANGUAGES)]
+            # A warm call is measured: the JIT's work on the path of calls arriving together
+            # happens here, for every target alike, not during the first measured series.
+            with console.status(f"2. latency: warming the call path, {plan.warm_path_calls} calls per target, c=16..."):
+                warm_s = warm_path(targets, plan.warm_path_calls)
+            console.print(f"call path warmed: {plan.warm_path_calls} calls per target at c=16 in {warm_s:.1f} s")
+            _settle(console, client, plan.settle_s)
             for client_kind in CLIENTS:
                 latency[client_kind] = {}
                 for c in CONCURRENCIES:
