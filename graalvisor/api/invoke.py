@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from graalvisor.api.auth import Authenticator, context_of
-from graalvisor.api.errors import invocation_status, json_response
+from graalvisor.api.errors import invocation_status
 from graalvisor.daemon import Daemon, Invocation
 from graalvisor.domain import Invalid, TooLarge, qualify
 from graalvisor.domain.payloads import parse_params
@@ -69,19 +70,16 @@ class InvokeEndpoint:
         body = await receive_body(receive, declared, self.limit)
         context = context_of(scope.get("scheme", "http"), host, subject)
         record, inv = await self.daemon.invoke(qualify(subject.namespace, name), parse_params(body), worker, context)
+        headers = [(b"x-invocation-id", record.id.encode()), (b"server-timing", server_timing(inv, t0).encode())]
+        if inv.start:
+            headers.append((b"x-start", inv.start.encode()))
         if inv.status == "success":
             assert inv.result is not None
-            headers = [(b"x-invocation-id", record.id.encode()), (b"server-timing", server_timing(inv, t0).encode())]
-            if inv.start:
-                headers.append((b"x-start", inv.start.encode()))
             return JsonAnswer(200, inv.result, headers)
         out: dict[str, Any] = {**(inv.error or {}), "invocation_id": record.id}
         if inv.logs:
             out["logs"] = inv.logs
-        named = {"X-Invocation-Id": record.id, "Server-Timing": server_timing(inv, t0)}
-        if inv.start:
-            named["X-Start"] = inv.start
-        return json_response(invocation_status(inv.status), out, named)
+        return JsonAnswer(invocation_status(inv.status), orjson.dumps(out), headers)
 
 
 async def receive_body(receive: Receive, declared: str | None, limit: int) -> bytes:
