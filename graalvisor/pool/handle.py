@@ -1,4 +1,8 @@
-"""The gateway's side of one worker: its process, its connection and the requests in flight."""
+"""The gateway's side of one worker: its process, its connection and the requests in flight.
+
+The connection is an asyncio Protocol (:class:`WorkerConnection`): a reply's bytes resolve its
+caller's future in the callback they arrive in, where a reader task reading a StreamReader took
+a turn of the loop more and four awaits a reply (DESIGN.md, the warm path)."""
 
 from __future__ import annotations
 
@@ -8,16 +12,19 @@ import logging
 import os
 import signal
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import psutil
 
 from graalvisor import protocol
-from graalvisor.protocol import Hello, Op, Reply
+from graalvisor.protocol import FrameSplitter, Hello, Kind, Op, Reply
 
 log = logging.getLogger("graalvisor.pool")
 
 CORK_MAX_BYTES = 64 * 1024
+# How often requests with a deadline are looked at: a wedged worker is found up to this late.
+SWEEP_S = 1.0
 
 
 class WorkerLost(Exception):
@@ -65,14 +72,17 @@ class WorkerHandle:
         self.unloading: dict[str, asyncio.Future[Reply]] = {}  # undeploys sent, not yet answered
         self.spawned_at = time.monotonic()
         self.ready_after_s: float | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._transport: asyncio.Transport | None = None
         self._pending: dict[int, asyncio.Future[Reply]] = {}
+        # Requests that must be answered by a time (loop time), looked at every SWEEP_S: one
+        # timer for all of them, where a timer a call cost the event loop one each.
+        self._deadlines: dict[int, float] = {}
+        self._sweep: asyncio.TimerHandle | None = None
         self._ids = itertools.count(1)
         self._corked: list[bytes] = []  # frames written this loop iteration, sent together at its end
 
-    def attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: Hello,
-               peer_pid: int | None) -> asyncio.Task[None]:
-        self._writer = writer
+    def attach(self, transport: asyncio.Transport, hello: Hello, peer_pid: int | None) -> None:
+        self._transport = transport
         self.pid = peer_pid or hello.pid
         # What the runtime is, not what it holds: counts in the hello go stale at once.
         runtime = hello.runtime
@@ -85,32 +95,51 @@ class WorkerHandle:
         self.ready_after_s = time.monotonic() - self.spawned_at
         self.last_used = time.monotonic()  # keep-alive counts from when it could first be used
         self.ready.set()
-        return asyncio.create_task(self._read_loop(reader), name=f"worker-{self.token}-reader")
 
     @property
     def pending(self) -> int:
         """Requests sent and not yet answered."""
         return len(self._pending)
 
-    async def request(self, op: Op, **fields: Any) -> Reply:
+    async def request(self, op: Op, *, within_s: float | None = None, **fields: Any) -> Reply:
         """Sends ``op`` with its fields (checked: a wrong one is a TypeError here) and waits for
-        the worker's reply."""
-        if self.dead or self._writer is None:
+        the worker's reply; a TimeoutError once ``within_s`` has passed without one (found up
+        to SWEEP_S late)."""
+        if self.dead or self._transport is None:
             raise WorkerLost(f"worker {self.token} is gone")
         request_id = next(self._ids)
         frame = protocol.request_frame(op, request_id, **fields)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reply] = loop.create_future()
         self._pending[request_id] = future
+        if within_s is not None:
+            self._deadlines[request_id] = loop.time() + within_s
+            if self._sweep is None:
+                self._sweep = loop.call_later(SWEEP_S, self._overdue)
         try:
             self._write(frame)
             return await future
         finally:
             self._pending.pop(request_id, None)
+            if within_s is not None:
+                self._deadlines.pop(request_id, None)
+
+    def _overdue(self) -> None:
+        """Fails the requests past their deadline; looks again in SWEEP_S while any are left."""
+        self._sweep = None
+        now = asyncio.get_running_loop().time()
+        for request_id in [r for r, deadline in self._deadlines.items() if deadline <= now]:
+            del self._deadlines[request_id]
+            future = self._pending.get(request_id)
+            if future is not None and not future.done():
+                future.set_exception(TimeoutError(f"no reply from worker {self.pid or self.token} in time"))
+        if self._deadlines and not self.dead:
+            self._sweep = asyncio.get_running_loop().call_later(SWEEP_S, self._overdue)
 
     def send(self, op: Op, **fields: Any) -> None:
         """Fire and forget: the request has no id, so the worker does not answer."""
         frame = protocol.request_frame(op, None, **fields)
-        if not self.dead and self._writer is not None:
+        if not self.dead and self._transport is not None:
             self._write(frame)
 
     def _write(self, frame: bytes) -> None:
@@ -119,8 +148,8 @@ class WorkerHandle:
         own costs (DESIGN.md, the warm path)."""
         if len(frame) > CORK_MAX_BYTES:  # not copied into a joined buffer; the frames before it go first
             self._flush()
-            if self._writer is not None:
-                self._writer.write(frame)
+            if self._transport is not None:
+                self._transport.write(frame)
             return
         if not self._corked:
             asyncio.get_running_loop().call_soon(self._flush)
@@ -128,24 +157,20 @@ class WorkerHandle:
 
     def _flush(self) -> None:
         frames, self._corked = self._corked, []
-        if frames and not self.dead and self._writer is not None:
-            self._writer.write(b"".join(frames))  # one frame: joined is that frame, not a copy
+        if frames and not self.dead and self._transport is not None:
+            self._transport.write(b"".join(frames))  # one frame: joined is that frame, not a copy
 
-    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+    def received(self, meta: dict[str, Any], result: bytes | None) -> None:
+        """A reply frame from the worker: its caller's future is resolved here."""
+        request_id = meta.get("id")
+        future = self._pending.get(request_id) if isinstance(request_id, int) else None
+        if future is None or future.done():
+            return  # its caller gave up (a timeout), or no id: nothing waits for it
         try:
-            while True:
-                meta, result = await protocol.read_reply(reader)
-                request_id = meta.get("id")
-                future = self._pending.get(request_id) if isinstance(request_id, int) else None
-                if future is None or future.done():
-                    continue  # its caller gave up (a timeout), or no id: nothing waits for it
-                try:
-                    reply = Reply.parse(meta, result)
-                except protocol.ProtocolError as e:  # this reply is bad, not the stream: only it fails
-                    reply = Reply.failure("internal", f"the worker's reply did not parse: {e}")
-                future.set_result(reply)
-        except (asyncio.IncompleteReadError, ConnectionError, protocol.ProtocolError) as e:
-            self.mark_dead(f"connection closed ({type(e).__name__})")
+            reply = Reply.parse(meta, result)
+        except protocol.ProtocolError as e:  # this reply is bad, not the stream: only it fails
+            reply = Reply.failure("internal", f"the worker's reply did not parse: {e}")
+        future.set_result(reply)
 
     def mark_dead(self, reason: str) -> None:
         if self.dead:
@@ -159,8 +184,11 @@ class WorkerHandle:
         for future in self.loaded.values():
             if not future.done():
                 future.cancel()
-        if self._writer is not None:
-            self._writer.close()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        if self._transport is not None:
+            self._transport.close()
 
     def kill(self, reason: str | None = None) -> None:
         """SIGKILL to the worker itself, never its `unshare`: an orphaned worker would keep
@@ -247,3 +275,65 @@ class WorkerHandle:
             "blanks_ready": self.blanks_ready,
             "isolates_made": self.isolates_made,
         }
+
+
+class WorkerConnection(asyncio.Protocol):
+    """A worker's Unix socket, read as its bytes arrive. Its first frame is the hello, which
+    ``on_hello`` answers with the handle it belongs to (None: nobody's, closed); every frame after
+    it is a reply for that handle. Closed when no hello comes within ``hello_timeout_s``."""
+
+    def __init__(self, on_hello: Callable[[asyncio.Transport, Hello], WorkerHandle | None],
+                 hello_timeout_s: float) -> None:
+        self._on_hello = on_hello
+        self._hello_timeout_s = hello_timeout_s
+        self._frames = FrameSplitter(Kind.REPLY)
+        self._transport: asyncio.Transport | None = None
+        self._handle: WorkerHandle | None = None
+        self._hello_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's subclasses none of asyncio's
+        # As long as a start may take: a clone at nice 19 on a busy machine has been seen to
+        # take 11 s from connecting to its hello; closed at 10 s, it never came up.
+        self._hello_timer = asyncio.get_running_loop().call_later(self._hello_timeout_s, self._transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self._frames.feed(data)
+        except protocol.ProtocolError as e:
+            self._close(f"the stream broke: {e}")
+            return
+        for meta, result in frames:
+            if self._handle is not None:
+                self._handle.received(meta, result)
+            elif not self._hello(meta):
+                return
+
+    def _hello(self, meta: dict[str, Any]) -> bool:
+        assert self._transport is not None
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+        try:
+            hello = Hello.parse(meta)
+        except protocol.ProtocolError as e:
+            self._close(str(e))
+            return False
+        self._handle = self._on_hello(self._transport, hello)
+        if self._handle is None:
+            self._close(f"no worker {hello.token} is expected")
+            return False
+        return True
+
+    def _close(self, reason: str) -> None:
+        log.warning("closing a worker connection: %s", reason)
+        if self._handle is not None:
+            self._handle.mark_dead(reason)
+        elif self._transport is not None:
+            self._transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+        if self._handle is not None:
+            cut = f", {self._frames.buffered} bytes into a frame" if self._frames.buffered else ""
+            self._handle.mark_dead(f"connection closed ({type(exc).__name__ if exc else 'end of stream'}{cut})")

@@ -153,9 +153,9 @@ def set_background(pid: int, nice: int, shift: int = 0) -> int:
     return done
 
 
-def peer_pid(writer: asyncio.StreamWriter) -> int | None:
+def peer_pid(transport: asyncio.BaseTransport) -> int | None:
     """The worker's pid as this process sees it (its own getpid() is 1 inside a PID namespace)."""
-    sock: socket.socket | None = writer.get_extra_info("socket")
+    sock: socket.socket | None = transport.get_extra_info("socket")
     if sock is None:
         return None
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))

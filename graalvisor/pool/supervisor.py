@@ -24,7 +24,7 @@ import orjson
 from graalvisor import protocol
 from graalvisor.config import Config
 from graalvisor.pool import criu, processes
-from graalvisor.pool.handle import WorkerHandle, WorkerLost
+from graalvisor.pool.handle import WorkerConnection, WorkerHandle, WorkerLost
 from graalvisor.pool.snapshots import Snapshot
 from graalvisor.protocol.messages import Op
 
@@ -67,7 +67,8 @@ class Supervisor:
     async def start(self) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
-        self._server = await asyncio.start_unix_server(self._on_connect, path=str(self.socket_path))
+        self._server = await asyncio.get_running_loop().create_unix_server(
+            lambda: WorkerConnection(self._on_hello, self.config.boot_timeout_s), path=str(self.socket_path))
         # Restored workers are orphaned when criu exits: become their parent so they can be reaped.
         if sys.platform == "linux":
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -253,19 +254,12 @@ class Supervisor:
         self.workers.pop(handle.token, None)
         self.templates.pop(handle.token, None)
 
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            # As long as a start may take: a clone at nice 19 on a busy machine has been seen
-            # to take 11 s from connecting to its hello; closed at 10 s, it never came up.
-            hello = await asyncio.wait_for(protocol.read_hello(reader), self.config.boot_timeout_s)
-        except (TimeoutError, asyncio.IncompleteReadError, protocol.ProtocolError):
-            writer.close()
-            return
+    def _on_hello(self, transport: asyncio.Transport, hello: protocol.Hello) -> WorkerHandle | None:
+        """A worker connected and said which it is: the handle it answers for, or None."""
         handle = self.workers.get(hello.token) or self.templates.get(hello.token)
         if handle is None or handle.dead:
-            writer.close()
-            return
-        handle.attach(reader, writer, hello, processes.peer_pid(writer))
+            return None
+        handle.attach(transport, hello, processes.peer_pid(transport))
         if handle.background and handle.pid and handle.start_kind == "boot":  # its session exists now
             processes.set_background(handle.pid, BACKGROUND_NICE)
         self.boot_failures = 0
@@ -273,6 +267,7 @@ class Supervisor:
                  handle.start_kind, handle.pid)
         self.on_ready(handle)
         self.notify()
+        return handle
 
     async def _watch(self, handle: WorkerHandle, exited: Awaitable[int]) -> None:
         exit_task = asyncio.ensure_future(exited)

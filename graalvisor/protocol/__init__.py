@@ -5,12 +5,12 @@ from graalvisor.protocol.frames import (
     HEADER,
     MAX_FRAME,
     META,
+    FrameSplitter,
     Kind,
     ProtocolError,
+    RequestReader,
     encode_reply,
     encode_request,
-    read_reply,
-    recv_request,
     reply_parts,
     split_body,
 )
@@ -26,12 +26,11 @@ from graalvisor.protocol.messages import (
     Settle,
     TrimIsolates,
     Undeploy,
-    read_hello,
     request_frame,
 )
 
 __all__ = [
-    "FIELDS", "HEADER", "MAX_FRAME", "META", "Deploy", "Hello", "Invoke", "Kind", "NoFields", "Op", "ProtocolError",
-    "Reply", "Request", "Settle", "TrimIsolates", "Undeploy", "encode_reply", "encode_request", "read_hello",
-    "read_reply", "recv_request", "reply_parts", "request_frame", "split_body",
+    "FIELDS", "HEADER", "MAX_FRAME", "META", "Deploy", "FrameSplitter", "Hello", "Invoke", "Kind", "NoFields", "Op",
+    "ProtocolError", "Reply", "Request", "RequestReader", "Settle", "TrimIsolates", "Undeploy", "encode_reply",
+    "encode_request", "reply_parts", "request_frame", "split_body",
 ]

@@ -16,7 +16,7 @@ invocations are in flight on one connection.
 
 from __future__ import annotations
 
-import asyncio
+import collections
 import enum
 import socket
 import struct
@@ -28,7 +28,7 @@ import orjson
 HEADER = struct.Struct(">I")
 META = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
-FIRST_READ = 256 * 1024
+READ_SIZE = 64 * 1024  # what the worker reads at most at a time, into one reused buffer
 _KIND_SHIFT = 30
 _LENGTH_MASK = (1 << _KIND_SHIFT) - 1
 
@@ -68,6 +68,10 @@ def reply_parts(meta: bytes, result_length: int) -> tuple[bytes, bytes, bytes]:
 
 def _length(word: bytes, expected: Kind) -> int:
     (value,) = HEADER.unpack(word)
+    return _checked_length(int(value), expected)
+
+
+def _checked_length(value: int, expected: Kind) -> int:
     kind, length = int(value) >> _KIND_SHIFT, int(value) & _LENGTH_MASK
     if kind != expected:
         raise ProtocolError(f"expected a {expected.name.lower()} frame, got one of kind {kind}")
@@ -87,7 +91,7 @@ def json_object(body: bytes | memoryview) -> dict[str, Any]:
     return message
 
 
-def _meta_length(frame_length: int, meta_word: bytes) -> int:
+def _meta_length(frame_length: int, meta_word: bytes | memoryview) -> int:
     if frame_length < META.size:
         raise ProtocolError("a frame is shorter than its meta length")
     (meta_length,) = META.unpack(meta_word)
@@ -98,45 +102,75 @@ def _meta_length(frame_length: int, meta_word: bytes) -> int:
 
 def split_body(body: bytes) -> tuple[dict[str, Any], bytes | None]:
     """Splits a frame's body into its meta (parsed) and its payload (left as bytes)."""
-    end = META.size + _meta_length(len(body), body[:META.size])
-    return json_object(memoryview(body)[META.size:end]), (body[end:] or None)
+    return _split(memoryview(body), 0, len(body))
 
 
-async def read_reply(reader: asyncio.StreamReader) -> tuple[dict[str, Any], bytes | None]:
-    """The gateway's read; raises asyncio.IncompleteReadError at end of stream. The parts are
-    read one by one so the result is never copied out of a bigger buffer."""
-    length = _length(await reader.readexactly(HEADER.size), Kind.REPLY)
-    if length < META.size:
-        raise ProtocolError("a reply frame is shorter than its meta length")
-    meta_length = _meta_length(length, await reader.readexactly(META.size))
-    meta = json_object(await reader.readexactly(meta_length))
-    rest = length - META.size - meta_length
-    return meta, (await reader.readexactly(rest) if rest else None)
+def _split(view: memoryview, start: int, end: int) -> tuple[dict[str, Any], bytes | None]:
+    """The body in ``view[start:end]``: its meta and a copy of its payload."""
+    meta_end = start + META.size + _meta_length(end - start, view[start:start + META.size])
+    return json_object(view[start + META.size:meta_end]), (bytes(view[meta_end:end]) or None)
 
 
-def recv_request(sock: socket.socket) -> tuple[dict[str, Any], bytes | None] | None:
-    """The worker's blocking read: the meta and the payload; None at end of stream."""
-    word = _recv_exactly(sock, HEADER.size)
-    if word is None:
-        return None
-    body = _recv_exactly(sock, _length(word, Kind.REQUEST))
-    if body is None:
-        raise ProtocolError("connection closed inside a frame")
-    return split_body(body)
+class FrameSplitter:
+    """Cuts a stream into frames of one kind as its bytes arrive: an asyncio Protocol hands each
+    chunk to :meth:`feed` and gets the frames it completed, with no task and no await between
+    the bytes and their reader. A chunk of whole frames (the usual case: a reply is one write)
+    is never copied into the buffer; a frame in many chunks is copied into it once, and its
+    payload out of it once, as a StreamReader's ``readexactly`` did."""
+
+    def __init__(self, kind: Kind) -> None:
+        self._kind = kind
+        self._buffer = bytearray()
+        self._need = 0  # bytes the buffered frame needs in all, once its header is in
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of a frame begun and not yet complete (at end of stream: a frame cut short)."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[tuple[dict[str, Any], bytes | None]]:
+        """The frames ``data`` completes, in order, each as its meta (parsed) and its payload."""
+        chunk: bytes | bytearray = data
+        if self._buffer:
+            self._buffer += data
+            if len(self._buffer) < self._need:
+                return []
+            chunk, self._buffer = self._buffer, bytearray()
+        view = memoryview(chunk)
+        frames = []
+        start, end = 0, len(chunk)
+        while end - start >= HEADER.size:
+            (word,) = HEADER.unpack_from(view, start)
+            length = _checked_length(word, self._kind)
+            if end - start - HEADER.size < length:
+                break
+            frames.append(_split(view, start + HEADER.size, start + HEADER.size + length))
+            start += HEADER.size + length
+        if start < end:
+            self._buffer += view[start:]
+            self._need = HEADER.size + length if end - start >= HEADER.size else HEADER.size
+        return frames
 
 
-def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
-    # Nearly always the whole of it: one call, no buffer to copy out of (a big frame's first
-    # read is capped: recv allocates all it is asked for).
-    first = sock.recv(min(n, FIRST_READ))
-    if len(first) == n or not first:
-        return first or None
-    buffer = bytearray(n)
-    buffer[:len(first)] = first
-    view, got = memoryview(buffer), len(first)
-    while got < n:
-        received = sock.recv_into(view[got:])
-        if not received:
-            return None
-        got += received
-    return bytes(buffer)
+class RequestReader:
+    """The worker's blocking read of its connection: each read takes whatever has arrived (up to
+    READ_SIZE, into a buffer kept for the next), so a request costs one system call, not one for
+    its header and one for its body, and requests that arrived together are read with one. Not
+    thread-safe: the worker's threads take turns holding it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._frames = FrameSplitter(Kind.REQUEST)
+        self._ready: collections.deque[tuple[dict[str, Any], bytes | None]] = collections.deque()
+        self._buffer = memoryview(bytearray(READ_SIZE))  # recv would allocate its whole size each time
+
+    def next(self) -> tuple[dict[str, Any], bytes | None] | None:
+        """The next request's meta and payload; None at end of stream."""
+        while not self._ready:
+            got = self._sock.recv_into(self._buffer)
+            if not got:
+                if self._frames.buffered:
+                    raise ProtocolError("connection closed inside a frame")
+                return None
+            self._ready.extend(self._frames.feed(bytes(self._buffer[:got])))
+        return self._ready.popleft()

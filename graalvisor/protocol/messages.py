@@ -6,7 +6,6 @@ where the request is made, not a worker answering "unknown op" at run time.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from graalvisor.protocol.frames import ProtocolError, encode_reply, encode_request, read_reply, split_body
+from graalvisor.protocol.frames import ProtocolError, encode_reply, encode_request, split_body
 
 
 class Op(enum.StrEnum):
@@ -151,12 +150,6 @@ class Hello:
         if not (pid is None or isinstance(pid, int)) or not isinstance(runtime, dict):
             raise ProtocolError("a hello's pid or runtime has the wrong type")
         return cls(token, pid, runtime, bool(meta.get("restored", False)))
-
-
-async def read_hello(reader: asyncio.StreamReader) -> Hello:
-    """The first frame on a new connection, which says which worker it is."""
-    meta, _ = await read_reply(reader)
-    return Hello.parse(meta)
 
 
 # The meta's own keys; any other key is the op's data (describe's runtime, settle's settled_s).

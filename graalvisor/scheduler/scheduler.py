@@ -193,9 +193,8 @@ class Scheduler:
             extra = {} if env is None else {"env": env}  # no env: the frame has no such key
             t_sent = time.perf_counter()
             try:
-                async with asyncio.timeout(timeout_s):
-                    reply = await handle.request(Op.INVOKE, key=target.key, params=params,
-                                                 timeout_ms=target.timeout_ms, **extra)
+                reply = await handle.request(Op.INVOKE, within_s=timeout_s, key=target.key, params=params,
+                                             timeout_ms=target.timeout_ms, **extra)
                 round_trip_ms = _ms(t_sent)
             except TimeoutError:
                 self.pool.kill(handle, f"invocation of {target.key} still running {timeout_s:.0f} s after it started")

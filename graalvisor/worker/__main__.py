@@ -42,6 +42,7 @@ COPY_LIMIT = 64 * 1024
 class Worker:
     def __init__(self, sock: socket.socket, threads: int, isolates: Any, park_fd: int | None) -> None:
         self.sock = sock
+        self.requests = protocol.RequestReader(sock)
         self.isolates = isolates  # a JPype class: untyped
         self.park_fd = park_fd
         self.threads = threads
@@ -102,7 +103,7 @@ class Worker:
         if self.done.is_set():
             return None, 0
         try:
-            message = protocol.recv_request(self.sock)
+            message = self.requests.next()
         except (OSError, protocol.ProtocolError) as e:
             log.error("the gateway connection broke: %s", e)
             message = None
@@ -141,6 +142,7 @@ class Worker:
         t1 = time.perf_counter()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(identity["connect"])
+        self.requests = protocol.RequestReader(self.sock)
         log.info("woke from a snapshot (parked after %.1f s settling): re-seeded in %.1f ms, connected in %.1f ms",
                  settled_s, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
         self.send(Hello(identity["token"], os.getpid(), runtime, restored=True).frame())

@@ -11,31 +11,32 @@ from graalvisor.protocol import request_frame as protocol_request_frame
 
 
 class Writer:
-    """Stands in for the StreamWriter: records each write."""
+    """Stands in for the connection's transport: records each write."""
 
     def __init__(self) -> None:
         self.writes: list[bytes] = []
+        self.closed = False
 
     def write(self, data: bytes) -> None:
         self.writes.append(bytes(data))
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
 
 def invoke(params: bytes) -> dict[str, Any]:
     return {"key": "guest/f@1", "params": params, "timeout_ms": 1000}
 
 
-async def attached() -> tuple[WorkerHandle, Writer, asyncio.Task[None]]:
+async def attached() -> tuple[WorkerHandle, Writer]:
     handle, writer = WorkerHandle("t0", "boot"), Writer()
-    reader = asyncio.StreamReader()  # no replies: the callers stay waiting
-    return handle, writer, handle.attach(reader, writer, Hello(token="t0", pid=1), None)  # type: ignore[arg-type]
+    handle.attach(writer, Hello(token="t0", pid=1), None)  # type: ignore[arg-type]
+    return handle, writer  # no replies unless a test gives them: the callers stay waiting
 
 
 def test_frames_of_one_turn_leave_in_one_send_in_order() -> None:
     async def go() -> None:
-        handle, writer, reading = await attached()
+        handle, writer = await attached()
         calls = [asyncio.create_task(handle.request(Op.INVOKE, **invoke(b'{"n":%d}' % n))) for n in range(3)]
         await asyncio.sleep(0)  # the three callers write their frames
         assert writer.writes == []  # nothing sent before the turn ends
@@ -45,16 +46,16 @@ def test_frames_of_one_turn_leave_in_one_send_in_order() -> None:
         handle.send(Op.UNDEPLOY, key="guest/f@1")  # fire and forget: the same path, a send of its own
         await asyncio.sleep(0)
         assert writer.writes[1:] == [protocol_request_frame(Op.UNDEPLOY, None, key="guest/f@1")]
-        for task in (*calls, reading):
+        for task in calls:
             task.cancel()
-        await asyncio.gather(*calls, reading, return_exceptions=True)
+        await asyncio.gather(*calls, return_exceptions=True)
 
     asyncio.run(go())
 
 
 def test_a_large_frame_goes_alone_after_the_frames_before_it() -> None:
     async def go() -> None:
-        handle, writer, reading = await attached()
+        handle, writer = await attached()
         big = b'{"s":"' + b"x" * CORK_MAX_BYTES + b'"}'
         small = asyncio.create_task(handle.request(Op.INVOKE, **invoke(b"{}")))
         large = asyncio.create_task(handle.request(Op.INVOKE, **invoke(big)))
@@ -63,16 +64,16 @@ def test_a_large_frame_goes_alone_after_the_frames_before_it() -> None:
                                  protocol_request_frame(Op.INVOKE, 2, **invoke(big))]
         await asyncio.sleep(0)
         assert len(writer.writes) == 2  # the turn's flush found nothing left
-        for task in (small, large, reading):
+        for task in (small, large):
             task.cancel()
-        await asyncio.gather(small, large, reading, return_exceptions=True)
+        await asyncio.gather(small, large, return_exceptions=True)
 
     asyncio.run(go())
 
 
 def test_a_dead_worker_is_sent_nothing_more() -> None:
     async def go() -> None:
-        handle, writer, reading = await attached()
+        handle, writer = await attached()
         call = asyncio.create_task(handle.request(Op.INVOKE, **invoke(b"{}")))
         await asyncio.sleep(0)
         handle.mark_dead("test")  # before the turn's flush
@@ -80,7 +81,6 @@ def test_a_dead_worker_is_sent_nothing_more() -> None:
         assert writer.writes == []
         (outcome,) = await asyncio.gather(call, return_exceptions=True)
         assert isinstance(outcome, WorkerLost)  # its caller is told, not left waiting
-        reading.cancel()
-        await asyncio.gather(reading, return_exceptions=True)
+        assert writer.closed
 
     asyncio.run(go())

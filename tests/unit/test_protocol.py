@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 
@@ -12,15 +11,12 @@ from graalvisor.protocol import Hello, Invoke, Op, Reply, Request
 from graalvisor.worker.replies import outcome_parts
 
 
-def _read_reply(data: bytes, eof: bool = False) -> tuple[dict[str, object], bytes | None]:
-    async def run() -> tuple[dict[str, object], bytes | None]:
-        reader = asyncio.StreamReader()
-        reader.feed_data(data)
-        if eof:
-            reader.feed_eof()
-        return await protocol.read_reply(reader)
-
-    return asyncio.run(run())
+def _read_reply(data: bytes) -> tuple[dict[str, object], bytes | None]:
+    """The one reply frame ``data`` holds, as the gateway's connection cuts it."""
+    splitter = protocol.FrameSplitter(protocol.Kind.REPLY)
+    (frame,) = splitter.feed(data)
+    assert splitter.buffered == 0
+    return frame
 
 
 def test_ops_are_their_wire_names() -> None:
@@ -38,13 +34,14 @@ def test_requests_round_trip_over_a_socket_pair() -> None:
         a.sendall(protocol.request_frame(Op.DESCRIBE, 2))
         a.sendall(protocol.request_frame(Op.UNDEPLOY, None, key="k"))
         a.sendall(protocol.request_frame(Op.SETTLE, 3))
+        reader = protocol.RequestReader(b)
 
         def parse() -> Request:
-            message = protocol.recv_request(b)
+            message = reader.next()
             assert message is not None
             return Request.parse(*message)
 
-        meta, payload = protocol.recv_request(b) or ({}, None)
+        meta, payload = reader.next() or ({}, None)
         assert "params" not in meta and payload == params  # the params travel as the payload, unescaped
         assert Request.parse(meta, payload) == Request(Op.INVOKE, 1, Invoke("k", params, 5))
         assert parse().op is Op.DESCRIBE
@@ -52,7 +49,7 @@ def test_requests_round_trip_over_a_socket_pair() -> None:
         assert undeploy.id is None and undeploy.args.key == "k"  # fire and forget: nothing answers
         assert parse().args.limit_s == 30.0  # the default travels implicitly
         a.close()
-        assert protocol.recv_request(b) is None
+        assert reader.next() is None
 
 
 def test_a_big_payload_arrives_whole_across_many_reads() -> None:
@@ -62,7 +59,7 @@ def test_a_big_payload_arrives_whole_across_many_reads() -> None:
         frame = protocol.request_frame(Op.INVOKE, 9, key="k", params=params, timeout_ms=5)
         sender = threading.Thread(target=a.sendall, args=(frame,))
         sender.start()
-        message = protocol.recv_request(b)
+        message = protocol.RequestReader(b).next()
         sender.join()
         assert message is not None and message[1] == params
 
@@ -144,12 +141,8 @@ def test_the_worker_splices_its_id_and_times_into_an_outcome_without_parsing_it(
 def test_hello_is_a_reply_frame_without_an_id() -> None:
     hello = Hello("tok", 42, {"java_version": "25"}, restored=True)
 
-    async def run() -> Hello:
-        reader = asyncio.StreamReader()
-        reader.feed_data(hello.frame())
-        return await protocol.read_hello(reader)
-
-    assert asyncio.run(run()) == hello
+    meta, result = _read_reply(hello.frame())
+    assert Hello.parse(meta) == hello and result is None
     with pytest.raises(protocol.ProtocolError):
         Hello.parse(Reply.success().meta(1))  # a reply is no hello
 
@@ -161,7 +154,7 @@ def test_a_request_and_a_reply_cannot_be_taken_for_each_other() -> None:
     with a, b:
         a.sendall(Reply.success().frame(1))
         with pytest.raises(protocol.ProtocolError, match="expected a request"):
-            protocol.recv_request(b)
+            protocol.RequestReader(b).next()
     with pytest.raises(protocol.ProtocolError):  # a bare length, as frames were once written
         _read_reply(protocol.HEADER.pack(2) + b"{}")
 
@@ -180,8 +173,8 @@ def test_malformed_reply_frames() -> None:
         _read_reply(protocol.encode_reply(b"[]"))
     with pytest.raises(protocol.ProtocolError, match="no valid JSON"):
         _read_reply(protocol.encode_reply(b"{oops"))
-    with pytest.raises(asyncio.IncompleteReadError):
-        _read_reply(reply_header(10) + protocol.META.pack(2) + b"{}", eof=True)
+    cut = protocol.FrameSplitter(protocol.Kind.REPLY)
+    assert cut.feed(reply_header(10) + protocol.META.pack(2) + b"{}") == [] and cut.buffered == 10  # cut short
     with pytest.raises(protocol.ProtocolError, match="over the"):
         protocol.frames.header(protocol.Kind.REPLY, protocol.MAX_FRAME + 1)  # a worker's too-big result
     meta, result = protocol.split_body(protocol.encode_reply(b'{"ok":true}', b"[1]")[protocol.HEADER.size:])
@@ -194,7 +187,8 @@ def test_an_invokes_env_travels_only_when_given() -> None:
         a.sendall(protocol.request_frame(Op.INVOKE, 1, key="k", params=b"{}", timeout_ms=5))
         a.sendall(protocol.request_frame(Op.INVOKE, 2, key="k", params=b"{}", timeout_ms=5,
                                          env={"__OW_ACTIVATION_ID": "a1"}))
-        plain, with_env = protocol.recv_request(b), protocol.recv_request(b)
+        reader = protocol.RequestReader(b)
+        plain, with_env = reader.next(), reader.next()
         assert plain is not None and with_env is not None
         assert "env" not in plain[0]  # a plain call's frame is as it was before env existed
         assert Request.parse(*plain).args.env is None
@@ -208,3 +202,34 @@ def test_a_thrown_value_survives_the_reply_even_when_falsy() -> None:
         assert meta["value"] == value
         assert Reply.parse(orjson.loads(orjson.dumps(meta))).value == value
     assert "value" not in Reply.failure("error", "m").meta()
+
+
+def test_a_stream_is_cut_into_frames_however_its_bytes_arrive() -> None:
+    replies = [Reply(True, start="warm", run_ns=n, result=b'{"n":%d}' % n).frame(n) for n in range(1, 4)]
+    big = Reply.success(b'{"s":"' + b"z" * 1_000_000 + b'"}').frame(4)
+    stream = b"".join(replies) + big
+    expected = [_read_reply(frame) for frame in (*replies, big)]
+    for size in (1, 3, 4, 5, 7, 64, 4096, 65536, len(stream)):  # a header, a meta, a result split anywhere
+        splitter = protocol.FrameSplitter(protocol.Kind.REPLY)
+        got = [frame for i in range(0, len(stream), size) for frame in splitter.feed(stream[i:i + size])]
+        assert got == expected and splitter.buffered == 0, size
+    two_and_a_half = protocol.FrameSplitter(protocol.Kind.REPLY)
+    assert two_and_a_half.feed(replies[0] + replies[1] + replies[2][:9]) == expected[:2]
+    assert two_and_a_half.buffered == 9 and two_and_a_half.feed(replies[2][9:]) == expected[2:3]
+    with pytest.raises(protocol.ProtocolError, match="expected a reply"):
+        protocol.FrameSplitter(protocol.Kind.REPLY).feed(replies[0] + protocol.request_frame(Op.DESCRIBE, 1))
+
+
+def test_a_worker_reads_requests_that_arrive_together_with_one_read_and_a_cut_one_whole() -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        frames = [protocol.request_frame(Op.INVOKE, n, key="k", params=b'{"n":%d}' % n, timeout_ms=5) for n in (1, 2)]
+        a.sendall(frames[0] + frames[1] + frames[0][:7])  # two whole requests and the start of a third
+        reader = protocol.RequestReader(b)
+        first = reader.next()
+        a.close()  # the two whole ones are read already; the third is cut short
+        second = reader.next()
+        assert first is not None and second is not None
+        assert [Request.parse(*m).args.params for m in (first, second)] == [b'{"n":1}', b'{"n":2}']
+        with pytest.raises(protocol.ProtocolError, match="inside a frame"):
+            reader.next()
