@@ -248,14 +248,19 @@ class Daemon:
         record.result = inv.result
         record.error, record.logs = inv.error, inv.logs
         record.ended_at = time.time()
-        self.recorder.finish(record)
-        self.metrics.invocation(*split(version.name), inv.status, inv.start or "none", version.language,
-                                time.perf_counter() - call.t0)
+        # The record, the metrics and the images' counts in the loop's next turn: the caller
+        # answers in this one, so they are off the answer's path (6-7 µs of it at c=1).
+        asyncio.get_running_loop().call_soon(self._account, call, inv, time.perf_counter() - call.t0)
+        return record, inv
+
+    def _account(self, call: Call, inv: Invocation, seconds: float) -> None:
+        version = call.entry.version
+        self.recorder.finish(call.record)
+        self.metrics.invocation(*split(version.name), inv.status, inv.start or "none", version.language, seconds)
         if inv.start == "isolate":
             self.metrics.isolate_spawn.labels(version.language).observe(inv.init_ms / 1000)
         if inv.status == "success":
-            self.pool.after_call(entry.key, version.language, call.params, call.env, version.timeout_ms)
-        return record, inv
+            self.pool.after_call(call.entry.key, version.language, call.params, call.env, version.timeout_ms)
 
     async def invoke(self, name: str, params: bytes, fresh: str | None = None,
                      context: dict[str, str] | None = None) -> tuple[InvocationRecord, Invocation]:
