@@ -128,9 +128,10 @@ class FrameSplitter:
         """Bytes of a frame begun and not yet complete (at end of stream: a frame cut short)."""
         return len(self._buffer)
 
-    def feed(self, data: bytes) -> list[tuple[dict[str, Any], bytes | None]]:
-        """The frames ``data`` completes, in order, each as its meta (parsed) and its payload."""
-        chunk: bytes | bytearray = data
+    def feed(self, data: bytes | memoryview) -> list[tuple[dict[str, Any], bytes | None]]:
+        """The frames ``data`` completes, in order, each as its meta (parsed) and its payload.
+        Nothing keeps ``data`` after the call: a reader may pass a view of a buffer it reuses."""
+        chunk: bytes | bytearray | memoryview = data
         if self._buffer:
             self._buffer += data
             if len(self._buffer) < self._need:
@@ -172,5 +173,5 @@ class RequestReader:
                 if self._frames.buffered:
                     raise ProtocolError("connection closed inside a frame")
                 return None
-            self._ready.extend(self._frames.feed(bytes(self._buffer[:got])))
+            self._ready.extend(self._frames.feed(self._buffer[:got]))
         return self._ready.popleft()
