@@ -66,13 +66,9 @@ def reply_parts(meta: bytes, result_length: int) -> tuple[bytes, bytes, bytes]:
     return header(Kind.REPLY, META.size + len(meta) + result_length), META.pack(len(meta)), meta
 
 
-def _length(word: bytes, expected: Kind) -> int:
-    (value,) = HEADER.unpack(word)
-    return _checked_length(int(value), expected)
-
-
-def _checked_length(value: int, expected: Kind) -> int:
-    kind, length = int(value) >> _KIND_SHIFT, int(value) & _LENGTH_MASK
+def _length(word: int, expected: Kind) -> int:
+    """The length a frame's header word gives, checked against the kind expected and the limit."""
+    kind, length = word >> _KIND_SHIFT, word & _LENGTH_MASK
     if kind != expected:
         raise ProtocolError(f"expected a {expected.name.lower()} frame, got one of kind {kind}")
     if length > MAX_FRAME:
@@ -142,7 +138,7 @@ class FrameSplitter:
         start, end = 0, len(chunk)
         while end - start >= HEADER.size:
             (word,) = HEADER.unpack_from(view, start)
-            length = _checked_length(word, self._kind)
+            length = _length(word, self._kind)
             if end - start - HEADER.size < length:
                 break
             frames.append(_split(view, start + HEADER.size, start + HEADER.size + length))
