@@ -46,6 +46,8 @@ def test_restored_worker_serves_all_three_languages(daemon: Daemon, hello_jar: b
             assert r.headers["x-start"] == "snapshot"
         workers = c.get("/healthz").json()["workers"]
         assert sum(1 for w in workers if w["start"] == "snapshot") >= 3
+        # Booted or restored, every worker took its calls on its Java invoke lane, reopened by clones.
+        assert all(w["invoke_lane"] for w in workers if w["ready"]), workers
 
 
 def test_four_concurrent_restores_of_one_image_all_serve(daemon: Daemon) -> None:

@@ -1,8 +1,11 @@
-"""The gateway's side of one worker: its process, its connection and the requests in flight.
+"""The gateway's side of one worker: its process, its connections and the requests in flight.
 
-The connection is an asyncio Protocol (:class:`WorkerConnection`): a reply's bytes resolve its
-caller's future in the callback they arrive in, where a reader task reading a StreamReader took
-a turn of the loop more and four awaits a reply (DESIGN.md, the warm path)."""
+A worker has two connections: its Python's, for every op, and its invoke lane, which Java in
+the worker reads and answers by itself and which takes the invocations once it is open (no
+Python, GIL or JPype on a warm call's way through the worker). Each is an asyncio Protocol
+(:class:`WorkerConnection`): a reply's bytes resolve its caller's future in the callback they
+arrive in, where a reader task reading a StreamReader took a turn of the loop more and four
+awaits a reply (DESIGN.md, the warm path)."""
 
 from __future__ import annotations
 
@@ -72,17 +75,18 @@ class WorkerHandle:
         self.unloading: dict[str, asyncio.Future[Reply]] = {}  # undeploys sent, not yet answered
         self.spawned_at = time.monotonic()
         self.ready_after_s: float | None = None
-        self._transport: asyncio.Transport | None = None
+        self._control: Outbox | None = None  # the worker's Python connection
+        self._lane: Outbox | None = None  # Java's invoke lane, once it said hello
+        self.parking = False  # a PARK was sent: the worker closes its lane before it answers
         self._pending: dict[int, asyncio.Future[Reply]] = {}
         # Requests that must be answered by a time (loop time), looked at every SWEEP_S: one
         # timer for all of them, where a timer a call cost the event loop one each.
         self._deadlines: dict[int, float] = {}
         self._sweep: asyncio.TimerHandle | None = None
         self._ids = itertools.count(1)
-        self._corked: list[bytes] = []  # frames written this loop iteration, sent together at its end
 
     def attach(self, transport: asyncio.Transport, hello: Hello, peer_pid: int | None) -> None:
-        self._transport = transport
+        self._control = Outbox(transport)
         self.pid = peer_pid or hello.pid
         # What the runtime is, not what it holds: counts in the hello go stale at once.
         runtime = hello.runtime
@@ -96,6 +100,23 @@ class WorkerHandle:
         self.last_used = time.monotonic()  # keep-alive counts from when it could first be used
         self.ready.set()
 
+    def attach_lane(self, transport: asyncio.Transport) -> None:
+        """The worker's invoke lane said hello (before or after its Python connection did)."""
+        if self._lane is not None:
+            self._lane.close()
+        self._lane = Outbox(transport)
+
+    def lane_lost(self, reason: str) -> None:
+        """The invoke lane closed: expected when the worker parks; else the worker is broken,
+        and the calls in flight on the lane would never be answered."""
+        self._lane = None
+        if not self.parking:
+            self.mark_dead(f"its invoke lane closed: {reason}")
+
+    @property
+    def lane_open(self) -> bool:
+        return self._lane is not None
+
     @property
     def pending(self) -> int:
         """Requests sent and not yet answered."""
@@ -105,8 +126,11 @@ class WorkerHandle:
         """Sends ``op`` with its fields (checked: a wrong one is a TypeError here) and waits for
         the worker's reply; a TimeoutError once ``within_s`` has passed without one (found up
         to SWEEP_S late)."""
-        if self.dead or self._transport is None:
+        outbox = self._lane if op is Op.INVOKE and self._lane is not None else self._control
+        if self.dead or outbox is None:
             raise WorkerLost(f"worker {self.token} is gone")
+        if op is Op.PARK:
+            self.parking = True
         request_id = next(self._ids)
         frame = protocol.request_frame(op, request_id, **fields)
         loop = asyncio.get_running_loop()
@@ -117,7 +141,7 @@ class WorkerHandle:
             if self._sweep is None:
                 self._sweep = loop.call_later(SWEEP_S, self._overdue)
         try:
-            self._write(frame)
+            outbox.write(frame)
             return await future
         finally:
             self._pending.pop(request_id, None)
@@ -139,26 +163,8 @@ class WorkerHandle:
     def send(self, op: Op, **fields: Any) -> None:
         """Fire and forget: the request has no id, so the worker does not answer."""
         frame = protocol.request_frame(op, None, **fields)
-        if not self.dead and self._transport is not None:
-            self._write(frame)
-
-    def _write(self, frame: bytes) -> None:
-        """Frames written in one turn of the event loop go out in one send at its end: under load
-        many calls start in the same turn, and a send each was the largest of the loop thread's
-        own costs (DESIGN.md, the warm path)."""
-        if len(frame) > CORK_MAX_BYTES:  # not copied into a joined buffer; the frames before it go first
-            self._flush()
-            if self._transport is not None:
-                self._transport.write(frame)
-            return
-        if not self._corked:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._corked.append(frame)
-
-    def _flush(self) -> None:
-        frames, self._corked = self._corked, []
-        if frames and not self.dead and self._transport is not None:
-            self._transport.write(b"".join(frames))  # one frame: joined is that frame, not a copy
+        if not self.dead and self._control is not None:
+            self._control.write(frame)
 
     def received(self, meta: dict[str, Any], result: bytes | None) -> None:
         """A reply frame from the worker: its caller's future is resolved here."""
@@ -187,8 +193,9 @@ class WorkerHandle:
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
-        if self._transport is not None:
-            self._transport.close()
+        for outbox in (self._control, self._lane):
+            if outbox is not None:
+                outbox.close()
 
     def kill(self, reason: str | None = None) -> None:
         """SIGKILL to the worker itself, never its `unshare`: an orphaned worker would keep
@@ -269,12 +276,42 @@ class WorkerHandle:
             "ready_after_s": round(self.ready_after_s, 4) if self.ready_after_s is not None else None,
             "restore_s": round(self.restore_s, 4) if self.restore_s is not None else None,
             "inflight": self.inflight,
+            "invoke_lane": self.lane_open,
             "functions_loaded": len(self.loaded),
             "rss_bytes": self.rss_bytes(),
             "code_cache_bytes": self.code_cache_bytes,
             "blanks_ready": self.blanks_ready,
             "isolates_made": self.isolates_made,
         }
+
+
+class Outbox:
+    """One connection's writes. Frames written in one turn of the event loop go out in one send
+    at its end: under load many calls start in the same turn, and a send each was the largest of
+    the loop thread's own costs (DESIGN.md, the warm path)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._corked: list[bytes] = []
+        self._closed = False
+
+    def write(self, frame: bytes) -> None:
+        if len(frame) > CORK_MAX_BYTES:  # not copied into a joined buffer; the frames before it go first
+            self._flush()
+            self._transport.write(frame)
+            return
+        if not self._corked:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._corked.append(frame)
+
+    def _flush(self) -> None:
+        frames, self._corked = self._corked, []
+        if frames and not self._closed:
+            self._transport.write(b"".join(frames))  # one frame: joined is that frame, not a copy
+
+    def close(self) -> None:
+        self._closed = True
+        self._transport.close()
 
 
 class WorkerConnection(asyncio.Protocol):
@@ -289,6 +326,7 @@ class WorkerConnection(asyncio.Protocol):
         self._frames = FrameSplitter(Kind.REPLY)
         self._transport: asyncio.Transport | None = None
         self._handle: WorkerHandle | None = None
+        self._lane = False  # the worker's invoke lane, not its Python connection
         self._hello_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -318,6 +356,7 @@ class WorkerConnection(asyncio.Protocol):
         except protocol.ProtocolError as e:
             self._close(str(e))
             return False
+        self._lane = hello.lane
         self._handle = self._on_hello(self._transport, hello)
         if self._handle is None:
             self._close(f"no worker {hello.token} is expected")
@@ -336,4 +375,8 @@ class WorkerConnection(asyncio.Protocol):
             self._hello_timer.cancel()
         if self._handle is not None:
             cut = f", {self._frames.buffered} bytes into a frame" if self._frames.buffered else ""
-            self._handle.mark_dead(f"connection closed ({type(exc).__name__ if exc else 'end of stream'}{cut})")
+            reason = f"connection closed ({type(exc).__name__ if exc else 'end of stream'}{cut})"
+            if self._lane:
+                self._handle.lane_lost(reason)
+            else:
+                self._handle.mark_dead(reason)

@@ -259,6 +259,9 @@ class Supervisor:
         handle = self.workers.get(hello.token) or self.templates.get(hello.token)
         if handle is None or handle.dead:
             return None
+        if hello.lane:
+            handle.attach_lane(transport)
+            return handle
         handle.attach(transport, hello, processes.peer_pid(transport))
         if handle.background and handle.pid and handle.start_kind == "boot":  # its session exists now
             processes.set_background(handle.pid, BACKGROUND_NICE)

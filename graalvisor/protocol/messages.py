@@ -137,10 +137,13 @@ class Hello:
     pid: int | None = None
     runtime: dict[str, Any] = field(default_factory=dict)  # Isolates.describe() as it was at start
     restored: bool = False
+    # The worker's invoke lane (Java's InvokeLane writes this hello), not its Python connection:
+    # it takes invocations only.
+    lane: bool = False
 
     def frame(self) -> bytes:
         return encode_reply(orjson.dumps({"op": Op.HELLO.value, "token": self.token, "pid": self.pid,
-                                          "runtime": self.runtime, "restored": self.restored}))
+                                          "runtime": self.runtime, "restored": self.restored, "lane": self.lane}))
 
     @classmethod
     def parse(cls, meta: Mapping[str, Any]) -> Hello:
@@ -149,7 +152,7 @@ class Hello:
             raise ProtocolError("the first frame from a worker must be its hello")
         if not (pid is None or isinstance(pid, int)) or not isinstance(runtime, dict):
             raise ProtocolError("a hello's pid or runtime has the wrong type")
-        return cls(token, pid, runtime, bool(meta.get("restored", False)))
+        return cls(token, pid, runtime, bool(meta.get("restored", False)), meta.get("lane") is True)
 
 
 # The meta's own keys; any other key is the op's data (describe's runtime, settle's settled_s).

@@ -1,7 +1,12 @@
 """Worker main loop: connect to the gateway, start the JVM, answer frames.
 
+Two connections: this one, read by Python, for everything (deploys, parking, describing, and
+invocations that come before the other is up), and the invoke lane, read and answered by Java
+alone (isolates' InvokeLane), which the gateway sends invocations to once it is open: a warm
+call then crosses no Python, GIL or JPype here.
+
 Leader/followers: ``--threads`` threads (the gateway's ``worker_threads``) take turns reading
-the connection, and the one that read a request runs it, so a call is never handed from a
+a connection, and the one that read a request runs it, so a call is never handed from a
 reader to another thread. Calls into Java release the GIL, so invocations on different threads
 run in parallel.
 """
@@ -134,6 +139,9 @@ class Worker:
         self.isolates.beforeCheckpoint()
         gc.collect()
         _malloc_trim()  # freed C heap back to the kernel: pages CRIU would otherwise dump
+        # No socket may be open at the dump: the lane goes first (the gateway, which asked for
+        # the park, expects it to), then this connection once the answer is out.
+        self.isolates.closeLane()
         self.answer(request.id, Reply.success())
         self.sock.close()
         identity = orjson.loads(_read_line(self.park_fd))
@@ -143,9 +151,17 @@ class Worker:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(identity["connect"])
         self.requests = protocol.RequestReader(self.sock)
+        self.open_lane(identity["connect"], identity["token"])
         log.info("woke from a snapshot (parked after %.1f s settling): re-seeded in %.1f ms, connected in %.1f ms",
                  settled_s, (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)
         self.send(Hello(identity["token"], os.getpid(), runtime, restored=True).frame())
+
+    def open_lane(self, path: str, token: str) -> None:
+        """Opens Java's invoke lane; without it, invocations keep coming on this connection."""
+        try:
+            self.isolates.openLane(path, token, self.threads)
+        except Exception:  # a JVM exception through JPype: say it, and serve without the lane
+            log.exception("no invoke lane: invocations go through Python")
 
     def reseed(self) -> None:
         """Every clone starts from the same bytes: re-seed before anything draws a random number.
@@ -270,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(args.connect)
     worker = Worker(sock, args.worker_threads, isolates, args.park_fd)
+    worker.open_lane(args.connect, args.token)
     worker.send(Hello(args.token, os.getpid(), runtime).frame())
     worker.serve()
     # The JVM's non-daemon threads must not keep a worker alive once the gateway is gone.

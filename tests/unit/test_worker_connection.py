@@ -1,7 +1,7 @@
-"""The gateway's end of a worker's connection, over a real Unix socket and under both event loops
+"""The gateway's end of a worker's connections, over real Unix sockets and under both event loops
 (the daemon runs uvloop): a hello names the handle, replies resolve their callers however the
-bytes arrive, a broken stream fails every caller, and a request past its deadline fails on its
-own."""
+bytes arrive, a broken stream fails every caller, a request past its deadline fails on its
+own, and invocations take the invoke lane once it is open."""
 from __future__ import annotations
 
 import asyncio
@@ -20,6 +20,7 @@ from graalvisor.pool.handle import WorkerConnection, WorkerHandle, WorkerLost
 from graalvisor.protocol import Hello, Op, Reply, Request
 
 Scenario = Callable[[WorkerHandle, socket.socket], Awaitable[None]]
+LaneScenario = Callable[[WorkerHandle, socket.socket, socket.socket], Awaitable[None]]
 Runner = Callable[[Any], Any]
 
 loops = pytest.mark.parametrize("runner", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
@@ -28,13 +29,20 @@ loops = pytest.mark.parametrize("runner", [asyncio.run, uvloop.run], ids=["async
 def run(runner: Runner, scenario: Scenario, hello_timeout_s: float = 5.0) -> None:
     """Starts a server whose connections expect worker "t1", connects a fake worker that says
     hello as "t1", and runs ``scenario`` with the handle and the worker's socket."""
+    _serve(runner, lambda handle, worker, path: scenario(handle, worker), hello_timeout_s)
 
+
+def _serve(runner: Runner, scenario: Callable[[WorkerHandle, socket.socket, str], Awaitable[None]],
+           hello_timeout_s: float = 5.0) -> None:
     async def go() -> None:
         handle = WorkerHandle("t1", "boot")
 
         def on_hello(transport: asyncio.Transport, hello: Hello) -> WorkerHandle | None:
             if hello.token != handle.token:
                 return None
+            if hello.lane:  # as the supervisor does
+                handle.attach_lane(transport)
+                return handle
             handle.attach(transport, hello, None)
             return handle
 
@@ -48,12 +56,32 @@ def run(runner: Runner, scenario: Scenario, hello_timeout_s: float = 5.0) -> Non
                 await loop.sock_connect(worker, path)
                 await loop.sock_sendall(worker, Hello("t1", 7, {"java_version": "25"}).frame())
                 await asyncio.wait_for(handle.ready.wait(), 5)
-                await scenario(handle, worker)
+                await scenario(handle, worker, path)
             finally:
                 worker.close()
                 server.close()
 
     runner(go())
+
+
+def run_with_lane(runner: Runner, scenario: LaneScenario) -> None:
+    """As :func:`run`, with a second connection that said hello as the worker's invoke lane."""
+
+    async def with_lane(handle: WorkerHandle, worker: socket.socket, path: str) -> None:
+        loop = asyncio.get_running_loop()
+        lane = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lane.setblocking(False)
+        with lane:
+            await loop.sock_connect(lane, path)
+            await loop.sock_sendall(lane, Hello("t1", lane=True).frame())
+            for _ in range(500):
+                if handle.lane_open:
+                    break
+                await asyncio.sleep(0.01)
+            assert handle.lane_open
+            await scenario(handle, worker, lane)
+
+    _serve(runner, with_lane)
 
 
 async def next_request(worker: socket.socket) -> Request:
@@ -176,3 +204,53 @@ def test_connections_without_a_hello_or_of_nobody_are_closed(runner: Runner) -> 
                 server.close()
 
     runner(go())
+
+
+@loops
+def test_invocations_take_the_lane_and_every_other_op_the_python_connection(runner: Runner) -> None:
+    async def scenario(handle: WorkerHandle, worker: socket.socket, lane: socket.socket) -> None:
+        call = asyncio.create_task(handle.request(Op.INVOKE, key="k", params=b"{}", timeout_ms=100))
+        described = asyncio.create_task(handle.request(Op.DESCRIBE))
+        invoke, describe = await next_request(lane), await next_request(worker)
+        assert invoke.op is Op.INVOKE and invoke.args.key == "k" and describe.op is Op.DESCRIBE
+        loop = asyncio.get_running_loop()
+        await loop.sock_sendall(lane, Reply.success(b'{"on":"lane"}').frame(invoke.id))
+        await loop.sock_sendall(worker, Reply.success(n=1).frame(describe.id))
+        assert (await call).result == b'{"on":"lane"}' and (await described).data == {"n": 1}
+        assert handle.describe()["invoke_lane"] is True
+
+    run_with_lane(runner, scenario)
+
+
+@loops
+def test_a_lane_that_closes_is_a_broken_worker(runner: Runner) -> None:
+    async def scenario(handle: WorkerHandle, worker: socket.socket, lane: socket.socket) -> None:
+        call = asyncio.create_task(handle.request(Op.INVOKE, key="k", params=b"{}", timeout_ms=100))
+        await next_request(lane)
+        lane.shutdown(socket.SHUT_WR)
+        with pytest.raises(WorkerLost, match="invoke lane closed"):
+            await call  # never answered otherwise: the lane held it
+        assert handle.dead
+
+    run_with_lane(runner, scenario)
+
+
+@loops
+def test_a_parking_worker_closes_its_lane_first_and_parks(runner: Runner) -> None:
+    async def scenario(handle: WorkerHandle, worker: socket.socket, lane: socket.socket) -> None:
+        park = asyncio.create_task(handle.request(Op.PARK))
+        request = await next_request(worker)
+        lane.shutdown(socket.SHUT_WR)  # as the worker does: its lane, then the answer
+        for _ in range(500):
+            if not handle.lane_open:
+                break
+            await asyncio.sleep(0.01)
+        assert not handle.lane_open and not handle.dead
+        await asyncio.get_running_loop().sock_sendall(worker, Reply.success().frame(request.id))
+        assert (await park).ok
+        # Without a lane an invocation goes on the Python connection, which answers those too.
+        call = asyncio.create_task(handle.request(Op.INVOKE, key="k", params=b"{}", timeout_ms=100))
+        assert (await next_request(worker)).op is Op.INVOKE
+        call.cancel()
+
+    run_with_lane(runner, scenario)

@@ -20,6 +20,7 @@ import javax.management.ObjectName;
 public final class Isolates {
     private static volatile Runtime runtime;
     private static final Map<String, Deployment> DEPLOYMENTS = new ConcurrentHashMap<>();
+    private static InvokeLane lane;
 
     private Isolates() {}
 
@@ -92,6 +93,27 @@ public final class Isolates {
         Deployment d = DEPLOYMENTS.get(key);
         if (d == null) return Outcome.failure("not_deployed", "function version " + key + " is not loaded in this worker");
         return d.invoke(new String(params, StandardCharsets.UTF_8), timeoutMs, envJson);
+    }
+
+    /**
+     * Opens the invoke lane (see {@link InvokeLane}): a second connection to the gateway's
+     * {@code socketPath}, on which Java reads and answers invocations by itself.
+     */
+    public static synchronized void openLane(String socketPath, String token, int threads)
+            throws java.io.IOException {
+        closeLane();
+        lane = InvokeLane.open(socketPath, token, threads);
+    }
+
+    /** Closes the invoke lane, if open, once its readers have stopped: before a CRIU dump. */
+    public static synchronized void closeLane() throws java.io.IOException {
+        if (lane == null) return;
+        try {
+            lane.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        lane = null;
     }
 
     /** A template about to be warmed and dumped: no new blank contexts until a clone needs one. */
