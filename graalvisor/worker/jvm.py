@@ -72,6 +72,9 @@ def jvm_arguments(isolates_dir: Path, heap_mb: int, code_cache_mb: int,
         "-XX:-UseCodeCacheFlushing",
         f"-XX:ReservedCodeCacheSize={code_cache_mb}m",
         "-XX:-UsePerfData",  # no hsperfdata file: smaller snapshots, nothing on disk to restore
+        # The invoke lane writes results from heap arrays, which the JDK copies into a temporary
+        # direct buffer it then keeps for the thread: a 5 MB result would hold 5 MB a lane thread.
+        "-Djdk.nio.maxCachedBufferSize=262144",
         "-Dpolyglot.engine.WarnInterpreterOnly=false",
     ]
     if jit_priority and os.geteuid() == 0:
