@@ -108,7 +108,10 @@ def _raw_post(connection: RawConnection, path: str) -> Post:
 
 
 def measure_latency(client: str, targets: list[Target], concurrency: int, n: int, warmup: int,
-                    rounds: int = 2) -> dict[str, LatencyResult]:
+                    rounds: int = 10) -> dict[str, LatencyResult]:
+    """Each target's calls in ``rounds`` slices, the targets taking turns: this shared machine's
+    speed drifts within a minute (the bare route's p50 moved 0.16-0.21 ms between runs), and with
+    two slices each a target measured last met another machine than the bare route first."""
     samples: dict[str, list[float]] = {t.label: [] for t in targets}
     seconds: dict[str, float] = dict.fromkeys(samples, 0.0)
     # With many callers, a few hundred requests are over in tens of ms: mostly ramp-up. Each
