@@ -74,14 +74,19 @@ def run_with_lane(runner: Runner, scenario: LaneScenario) -> None:
         with lane:
             await loop.sock_connect(lane, path)
             await loop.sock_sendall(lane, Hello("t1", lane=True).frame())
-            for _ in range(500):
-                if handle.lane_open:
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: handle.lane_open)
             assert handle.lane_open
             await scenario(handle, worker, lane)
 
     _serve(runner, with_lane)
+
+
+async def until(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Lets the loop run until ``check`` holds or ``timeout_s`` has passed (the caller asserts)."""
+    for _ in range(int(timeout_s / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
 
 
 async def next_request(worker: socket.socket) -> Request:
@@ -241,10 +246,7 @@ def test_a_parking_worker_closes_its_lane_first_and_parks(runner: Runner) -> Non
         park = asyncio.create_task(handle.request(Op.PARK))
         request = await next_request(worker)
         lane.shutdown(socket.SHUT_WR)  # as the worker does: its lane, then the answer
-        for _ in range(500):
-            if not handle.lane_open:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: not handle.lane_open)
         assert not handle.lane_open and not handle.dead
         await asyncio.get_running_loop().sock_sendall(worker, Reply.success().frame(request.id))
         assert (await park).ok

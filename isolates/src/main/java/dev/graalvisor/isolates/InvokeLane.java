@@ -63,7 +63,7 @@ final class InvokeLane {
         hello.addProperty("token", token);
         hello.addProperty("lane", true);
         byte[] meta = hello.toString().getBytes(StandardCharsets.UTF_8);
-        lane.send(header(meta.length, 0), meta, new byte[0]);
+        lane.send(header(meta.length, 0), meta, meta, 0, 0);  // no payload
         for (int i = 0; i < threadCount; i++) {
             Thread t = new Thread(null, lane::follow, "gv-lane-" + i, STACK_BYTES);
             t.setDaemon(true);
@@ -163,10 +163,6 @@ final class InvokeLane {
     /** The frame's word and meta length, for a meta of {@code metaLength} and a payload of {@code payloadLength}. */
     private static ByteBuffer header(int metaLength, int payloadLength) {
         return ByteBuffer.allocate(8).putInt(REPLY << KIND_SHIFT | (4 + metaLength + payloadLength)).putInt(metaLength).flip();
-    }
-
-    private void send(ByteBuffer front, byte[] meta, byte[] payload) throws IOException {
-        send(front, meta, payload, 0, payload.length);
     }
 
     private void send(ByteBuffer front, byte[] meta, byte[] tail, int offset, int length) throws IOException {
