@@ -101,14 +101,18 @@ class WorkerHandle:
         self.ready.set()
 
     def attach_lane(self, transport: asyncio.Transport) -> None:
-        """The worker's invoke lane said hello (before or after its Python connection did)."""
-        if self._lane is not None:
-            self._lane.close()
-        self._lane = Outbox(transport)
+        """The worker's invoke lane said hello (before or after its Python connection did). A
+        lane that replaces an open one: the old one is closed, and its close is not this one's."""
+        old, self._lane = self._lane, Outbox(transport)
+        if old is not None:
+            old.close()
 
-    def lane_lost(self, reason: str) -> None:
-        """The invoke lane closed: expected when the worker parks; else the worker is broken,
-        and the calls in flight on the lane would never be answered."""
+    def lane_lost(self, transport: asyncio.Transport, reason: str) -> None:
+        """An invoke lane closed: expected when the worker parks; else the worker is broken,
+        and the calls in flight on the lane would never be answered. A lane already replaced
+        (``transport`` not the current lane's) is nobody's loss."""
+        if self._lane is None or not self._lane.carries(transport):
+            return
         self._lane = None
         if not self.parking:
             self.mark_dead(f"its invoke lane closed: {reason}")
@@ -309,6 +313,9 @@ class Outbox:
         if frames and not self._closed:
             self._transport.write(b"".join(frames))  # one frame: joined is that frame, not a copy
 
+    def carries(self, transport: asyncio.BaseTransport) -> bool:
+        return self._transport is transport
+
     def close(self) -> None:
         self._closed = True
         self._transport.close()
@@ -377,6 +384,7 @@ class WorkerConnection(asyncio.Protocol):
             cut = f", {self._frames.buffered} bytes into a frame" if self._frames.buffered else ""
             reason = f"connection closed ({type(exc).__name__ if exc else 'end of stream'}{cut})"
             if self._lane:
-                self._handle.lane_lost(reason)
+                assert self._transport is not None
+                self._handle.lane_lost(self._transport, reason)
             else:
                 self._handle.mark_dead(reason)

@@ -256,3 +256,23 @@ def test_a_parking_worker_closes_its_lane_first_and_parks(runner: Runner) -> Non
         call.cancel()
 
     run_with_lane(runner, scenario)
+
+
+@loops
+def test_a_second_lane_replaces_the_first_and_the_worker_lives(runner: Runner) -> None:
+    async def scenario(handle: WorkerHandle, worker: socket.socket, lane: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        second = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        second.setblocking(False)
+        with second:
+            await loop.sock_connect(second, worker.getpeername())
+            await loop.sock_sendall(second, Hello("t1", lane=True).frame())
+            assert await asyncio.wait_for(loop.sock_recv(lane, 1), 5) == b""  # the gateway closed the first
+            await asyncio.sleep(0.05)  # the first's close has reached the handle
+            assert handle.lane_open and not handle.dead
+            call = asyncio.create_task(handle.request(Op.INVOKE, key="k", params=b"{}", timeout_ms=100))
+            invoke = await next_request(second)
+            await loop.sock_sendall(second, Reply.success(b'{"on":"second"}').frame(invoke.id))
+            assert (await call).result == b'{"on":"second"}'
+
+    run_with_lane(runner, scenario)
