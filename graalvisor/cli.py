@@ -107,6 +107,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     from graalvisor.api.app import create_app
     from graalvisor.api.front import front_door
+    from graalvisor.api.http import OneWriteHttp
 
     config = Config(**{f.name: getattr(args, f.name) for f in serve_fields()})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -133,7 +134,7 @@ def serve_command(args: argparse.Namespace) -> int:
     _quiet_gc()
     # With --telemetry every call goes through FastAPI, whose middleware makes its spans.
     served = app if config.telemetry else front_door(app)
-    uvicorn.run(served, host=args.host, port=args.port, log_level="info", access_log=False)
+    uvicorn.run(served, host=args.host, port=args.port, log_level="info", access_log=False, http=OneWriteHttp)
     return 0
 
 

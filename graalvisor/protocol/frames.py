@@ -42,6 +42,10 @@ class ProtocolError(Exception):
     pass
 
 
+_REQUEST_BITS = int(Kind.REQUEST) << _KIND_SHIFT
+_HEADER_AND_META = struct.Struct(">II")  # a frame's header word and its meta's length, packed at once
+
+
 def header(kind: Kind, length: int) -> bytes:
     if length > MAX_FRAME:
         raise ProtocolError(f"frame of {length} bytes is over the {MAX_FRAME} limit")
@@ -51,7 +55,10 @@ def header(kind: Kind, length: int) -> bytes:
 def encode_request(message: Mapping[str, Any], payload: bytes | None = None) -> bytes:
     meta = orjson.dumps(message)
     payload = payload or b""
-    return b"".join((header(Kind.REQUEST, META.size + len(meta) + len(payload)), META.pack(len(meta)), meta, payload))
+    length = META.size + len(meta) + len(payload)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes is over the {MAX_FRAME} limit")
+    return b"".join((_HEADER_AND_META.pack(_REQUEST_BITS | length, len(meta)), meta, payload))
 
 
 def encode_reply(meta: bytes, result: bytes | None = None) -> bytes:

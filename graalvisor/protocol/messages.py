@@ -89,6 +89,8 @@ FIELDS: dict[Op, type[Any]] = {
 def request_frame(op: Op, request_id: int | None, **fields: Any) -> bytes:
     """A request frame; the fields are checked against the op's (a TypeError names a wrong one).
     No id: nothing answers (fire and forget)."""
+    if op is Op.INVOKE:  # every call's: its own builder, whose signature checks the fields
+        return _invoke_frame(request_id, **fields)
     kind = FIELDS.get(op)
     if kind is None:
         raise TypeError(f"{op!r} is not a request")
@@ -99,6 +101,18 @@ def request_frame(op: Op, request_id: int | None, **fields: Any) -> bytes:
     if request_id is not None:
         message["id"] = request_id
     return encode_request(message, payload)
+
+
+def _invoke_frame(request_id: int | None, key: str, params: bytes, timeout_ms: int,
+                  env: dict[str, str] | None = None) -> bytes:
+    """request_frame(Op.INVOKE, ...) without building an Invoke to check the fields by (3.4 µs
+    a call in all, 1.2 this way): its parameters are Invoke's, the frame is the same."""
+    message: dict[str, Any] = {"op": "invoke", "key": key, "timeout_ms": timeout_ms}
+    if env is not None:
+        message["env"] = env
+    if request_id is not None:
+        message["id"] = request_id
+    return encode_request(message, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +177,11 @@ _FIELDS = tuple(_KINDS)
 _RESERVED = frozenset((*_FIELDS, "value", "id", "op"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reply:
-    """A worker's answer to one request. Java's Outcome writes the same meta keys."""
+    """A worker's answer to one request. Java's Outcome writes the same meta keys. Not frozen:
+    a frozen dataclass sets each field through object.__setattr__, and a reply is made on every
+    call's path in the gateway (4.0 µs frozen, 1.2 not); nothing changes one once made."""
 
     ok: bool
     kind: str | None = None  # a failure's kind: error, timeout, load, not_deployed, internal, exit...

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import socket
 import threading
 
@@ -7,7 +9,7 @@ import orjson
 import pytest
 
 from graalvisor import protocol
-from graalvisor.protocol import Hello, Invoke, Op, Reply, Request
+from graalvisor.protocol import Hello, Invoke, Op, Reply, Request, messages
 from graalvisor.worker.replies import outcome_parts
 
 
@@ -68,6 +70,8 @@ def test_request_fields_are_checked_on_both_sides() -> None:
     with pytest.raises(TypeError):
         protocol.request_frame(Op.INVOKE, 1, key="k", params=b"{}")  # no timeout_ms
     with pytest.raises(TypeError):
+        protocol.request_frame(Op.INVOKE, 1, key="k", params=b"{}", timeout_ms=5, spec={})
+    with pytest.raises(TypeError):
         protocol.request_frame(Op.UNDEPLOY, 1, key="k", spec={})  # a field undeploy does not have
     with pytest.raises(TypeError):
         protocol.request_frame(Op.HELLO, 1)  # the worker's, not the gateway's
@@ -77,6 +81,14 @@ def test_request_fields_are_checked_on_both_sides() -> None:
         Request.parse({"op": "invoke", "id": 4, "key": "k"})
     with pytest.raises(protocol.ProtocolError, match="no payload"):
         Request.parse({"op": "undeploy", "id": 4, "key": "k"}, b"{}")
+
+
+def test_the_invoke_frames_builder_takes_exactly_invokes_fields() -> None:
+    """Invocations have their own frame builder (the warm path's): it must not drift from Invoke."""
+    builder = inspect.signature(messages._invoke_frame).parameters
+    assert [(p.name, p.default) for p in builder.values()][1:] == [
+        (f.name, inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(Invoke)]
 
 
 def test_reply_meta_round_trip_keeps_every_field() -> None:
