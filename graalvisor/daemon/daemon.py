@@ -31,7 +31,7 @@ from graalvisor.metrics import Metrics
 from graalvisor.pool import CriuError, NoWorker, Pool, WorkerLost
 from graalvisor.registry import CodeStore, FunctionVersion, InvocationRecord, KeyStore, Registry, new_invocation_id
 from graalvisor.registry.recorder import Recorder
-from graalvisor.scheduler import Invocation, Scheduler, Target
+from graalvisor.scheduler import Invocation, Scheduler
 
 log = logging.getLogger("graalvisor.daemon")
 
@@ -236,10 +236,8 @@ class Daemon:
     async def run(self, call: Call, fresh: str | None = None) -> tuple[InvocationRecord, Invocation]:
         """Runs an accepted call; every accepted call leaves a record, whatever happens."""
         record, entry, version = call.record, call.entry, call.entry.version
-        target = Target(key=entry.key, name=version.name, language=version.language,
-                        timeout_ms=version.timeout_ms, concurrency=version.concurrency)
         try:
-            inv = await self.scheduler.invoke(target, call.params, fresh, env=call.env)
+            inv = await self.scheduler.invoke(entry.target, call.params, fresh, env=call.env)
         except Exception as e:  # an accepted invocation is never dropped without a record
             log.exception("invocation %s of %s failed inside the gateway", record.id, version.name)
             inv = Invocation("error", error={"error": f"internal error: {type(e).__name__}: {e}"})
