@@ -21,11 +21,12 @@ from typing import Any, cast
 import psutil
 
 from graalvisor import protocol
+from graalvisor.corked import BIG_WRITE, CorkedWrites
 from graalvisor.protocol import FrameSplitter, Hello, Kind, Op, Reply
 
 log = logging.getLogger("graalvisor.pool")
 
-CORK_MAX_BYTES = 64 * 1024
+CORK_MAX_BYTES = BIG_WRITE  # a frame over this goes alone, not copied into a joined buffer
 # How often requests with a deadline are looked at: a wedged worker is found up to this late.
 SWEEP_S = 1.0
 
@@ -289,29 +290,18 @@ class WorkerHandle:
         }
 
 
-class Outbox:
-    """One connection's writes. Frames written in one turn of the event loop go out in one send
-    at its end: under load many calls start in the same turn, and a send each was the largest of
-    the loop thread's own costs (DESIGN.md, the warm path)."""
+class Outbox(CorkedWrites):
+    """One worker connection's writes, corked per turn of the loop; nothing is sent once it is
+    closed (the worker is gone)."""
 
     def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-        self._corked: list[bytes] = []
+        super().__init__(transport)
         self._closed = False
 
-    def write(self, frame: bytes) -> None:
-        if len(frame) > CORK_MAX_BYTES:  # not copied into a joined buffer; the frames before it go first
-            self._flush()
-            self._transport.write(frame)
-            return
-        if not self._corked:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._corked.append(frame)
-
-    def _flush(self) -> None:
-        frames, self._corked = self._corked, []
-        if frames and not self._closed:
-            self._transport.write(b"".join(frames))  # one frame: joined is that frame, not a copy
+    def flush(self) -> None:
+        if self._closed:
+            self._held = []
+        super().flush()
 
     def carries(self, transport: asyncio.BaseTransport) -> bool:
         return self._transport is transport

@@ -46,18 +46,20 @@ _REQUEST_BITS = int(Kind.REQUEST) << _KIND_SHIFT
 _HEADER_AND_META = struct.Struct(">II")  # a frame's header word and its meta's length, packed at once
 
 
-def header(kind: Kind, length: int) -> bytes:
+def _checked(length: int) -> int:
     if length > MAX_FRAME:
         raise ProtocolError(f"frame of {length} bytes is over the {MAX_FRAME} limit")
-    return HEADER.pack(kind << _KIND_SHIFT | length)
+    return length
+
+
+def header(kind: Kind, length: int) -> bytes:
+    return HEADER.pack(kind << _KIND_SHIFT | _checked(length))
 
 
 def encode_request(message: Mapping[str, Any], payload: bytes | None = None) -> bytes:
     meta = orjson.dumps(message)
     payload = payload or b""
-    length = META.size + len(meta) + len(payload)
-    if length > MAX_FRAME:
-        raise ProtocolError(f"frame of {length} bytes is over the {MAX_FRAME} limit")
+    length = _checked(META.size + len(meta) + len(payload))
     return b"".join((_HEADER_AND_META.pack(_REQUEST_BITS | length, len(meta)), meta, payload))
 
 
@@ -78,9 +80,7 @@ def _length(word: int, expected: Kind) -> int:
     kind, length = word >> _KIND_SHIFT, word & _LENGTH_MASK
     if kind != expected:
         raise ProtocolError(f"expected a {expected.name.lower()} frame, got one of kind {kind}")
-    if length > MAX_FRAME:
-        raise ProtocolError(f"frame of {length} bytes is over the {MAX_FRAME} limit")
-    return length
+    return _checked(length)
 
 
 def json_object(body: bytes | memoryview) -> dict[str, Any]:

@@ -15,7 +15,8 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from graalvisor.api.http import BIG_WRITE, OneWriteHttp
+from graalvisor.api.http import OneWriteHttp
+from graalvisor.corked import BIG_WRITE
 
 BIG = b"x" * (BIG_WRITE + 1)
 
