@@ -17,11 +17,13 @@ automatic compilation either, 2.9 s: DESIGN.md).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 
 from graalvisor.config import Config
 from graalvisor.pool import criu
+from graalvisor.pool.base_image import PROBE_SETTLE_S
 from graalvisor.pool.handle import WorkerHandle
 from graalvisor.pool.snapshots import Snapshot
 from graalvisor.pool.templates import (
@@ -30,7 +32,6 @@ from graalvisor.pool.templates import (
     Replay,
     Templates,
     fill_blanks,
-    quiet_after_a_call,
 )
 from graalvisor.protocol.messages import Op
 
@@ -52,6 +53,22 @@ BATCH = 8
 # it gets, not for one of them.
 CALL_SAMPLES = 4
 SAMPLE_MAX_BYTES = 64 * 1024
+# Versions share code: each language's builtins (one String.prototype.replace for every JS version)
+# and what Truffle inlined of them into each version's compiled code. A version warmed alone is
+# compiled for profiles that the next versions' warm-ups widen, which throws its code away, and a
+# clone serving them in turn compiled it again during its first calls (a 40-function image:
+# html-js's first call 0.5-0.8 s where its template's last took 47 ms, and every call beside it
+# slowed 2x by the compiler and the collections its graphs cause). So before the dump the image's
+# versions are called in turn, round after round, until a round leaves the compilers idle.
+TURN_ROUNDS = 4
+# No round starts past this: with hundreds of versions a round takes tens of seconds.
+TURN_BUDGET_S = 30.0
+# A round is idle when the compiler threads used at most this much CPU in it (calls and settle),
+# or this share of its wall time (C2 picks up a method or two in any long run).
+ROUND_IDLE_CPU_S = 0.1
+ROUND_IDLE_SHARE = 0.02
+# The JIT compilers' threads, by the (15-character) names HotSpot and Truffle give them.
+COMPILER_THREADS = ("C1 CompilerThre", "C2 CompilerThre", "TruffleCompiler")
 
 
 class RollingImage:
@@ -65,6 +82,9 @@ class RollingImage:
         self._at_deploy: set[str] = set()  # asked for by their deploy's warm-up params
         # Versions not asked for yet: calls answered, and the params of the last few distinct ones.
         self._calls: dict[str, tuple[int, tuple[bytes, ...]]] = {}
+        # What each version was warmed with, for the rounds in turn of later generations (those
+        # imaged before this process started are not called in them).
+        self._replays: dict[str, Replay] = {}
         self._running = False
 
     def holds(self, key: str) -> bool:
@@ -107,6 +127,7 @@ class RollingImage:
             self._at_deploy.discard(key)
             self._waiting.pop(key, None)
             self._calls.pop(key, None)
+            self._replays.pop(key, None)
 
     async def _run(self) -> None:
         try:
@@ -137,17 +158,17 @@ class RollingImage:
                     keys.append(key)
                 else:
                     template.send(Op.UNDEPLOY, key=key)  # deleted or replaced since the last generation
-            last: tuple[str, Replay] | None = None
+            new = 0
             for key, replay in batch.items():
                 if not self.is_current(key):
                     continue
                 if await self._warm_one(template, key, replay):
                     keys.append(key)
-                    last = (key, replay)
-            if last is None:
+                    new += 1
+            if not new:
                 raise criu.CriuError("no waiting version could be warmed")
             await fill_blanks(template, "rolling image")
-            await quiet_after_a_call(template, *last)
+            await self._settle_in_turn(template, keys)
             trimmed = await template.request(Op.TRIM_ISOLATES, heap_percent=self.config.image_heap_percent)
             if trimmed.ok and trimmed.data.get("closed"):
                 log.info("rolling image: %d idle isolates closed to fit %d%% of the old generation (%.0f of %.0f MB "
@@ -194,7 +215,35 @@ class RollingImage:
                 break
         log.info("rolling image: %s warmed with %d calls in %.1f s (first %.0f ms, last %.0f ms; %s)",
                  key, calls, time.monotonic() - t0, first_ms, last_ms, why)
+        self._replays[key] = replay
         return True
+
+    async def _settle_in_turn(self, template: WorkerHandle, keys: list[str]) -> None:
+        """Calls every version the template holds an isolate of, one call each in turn, after a
+        rehearsed wake (a clone re-seeds what it takes), until a round leaves the compilers idle."""
+        idle = set((await template.request(Op.DESCRIBE)).data.get("idle_keys", ()))
+        held = [(key, self._replays[key]) for key in keys if key in idle and key in self._replays]
+        await template.request(Op.SETTLE)
+        t0 = time.monotonic()
+        compiled = 0.0
+        rounds = 0
+        for rounds in range(1, TURN_ROUNDS + 1):
+            if rounds > 1 and time.monotonic() - t0 > TURN_BUDGET_S:
+                rounds -= 1
+                break
+            await template.request(Op.REHEARSE_WAKE)
+            cpu, wall = compiler_cpu_seconds(template.pid), time.monotonic()
+            for key, replay in held:
+                await template.request(Op.INVOKE, key=key, params=replay.params(rounds), env=replay.env,
+                                       timeout_ms=min(replay.timeout_ms, WARM_CALL_TIMEOUT_MS))
+            await template.request(Op.SETTLE, limit_s=PROBE_SETTLE_S)
+            compiled = compiler_cpu_seconds(template.pid) - cpu
+            if compiled <= max(ROUND_IDLE_CPU_S, ROUND_IDLE_SHARE * (time.monotonic() - wall)):
+                log.info("rolling image: %d versions called in turn, round %d left the compilers idle "
+                         "(%.2f s of their CPU); %.1f s", len(held), rounds, compiled, time.monotonic() - t0)
+                return
+        log.info("rolling image: the compilers still woke in round %d of %d versions called in turn (%.2f s of "
+                 "their CPU); %.1f s", rounds, len(held), compiled, time.monotonic() - t0)
 
 
 def _with_sample(samples: tuple[bytes, ...], params: bytes) -> tuple[bytes, ...]:
@@ -220,6 +269,22 @@ class _CompilerWindow:
         busy = max(0.0, (cpu - self.cpu) / (now - self.wall) - 1.0)
         self.wall, self.cpu = now, cpu
         return busy
+
+
+def compiler_cpu_seconds(pid: int | None) -> float:
+    """CPU time the JIT compiler threads of process ``pid`` alive now have used."""
+    total = 0
+    for task in (os.listdir(f"/proc/{pid}/task") if pid is not None and os.path.isdir(f"/proc/{pid}/task") else ()):
+        try:
+            with open(f"/proc/{pid}/task/{task}/comm") as f:
+                if not f.read().startswith(COMPILER_THREADS):
+                    continue
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # Compiled code is never flushed (worker/jvm.py): every version an image holds keeps its code in

@@ -48,6 +48,10 @@ public final class Isolates {
         JsonArray keys = new JsonArray();
         DEPLOYMENTS.keySet().forEach(keys::add);
         o.add("deployed", keys);
+        // A rolling template calls in turn only the versions a clone would find an isolate of.
+        JsonArray idle = new JsonArray();
+        DEPLOYMENTS.forEach((key, d) -> { if (d.idleCount() > 0) idle.add(key); });
+        o.add("idle_keys", idle);
         o.addProperty("python_blanks_ready", runtime.blanksReady("python"));
         o.addProperty("js_blanks_ready", runtime.blanksReady("js"));
         o.addProperty("watchdog_alarms", runtime.watchdog().armedCount());  // calls running now
