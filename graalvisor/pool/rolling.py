@@ -6,7 +6,8 @@ A version joins when it is deployed with warm-up params, or (with `--compile-aft
 it has answered N calls (the params of the last few are replayed: a guest's sandbox has no I/O, so
 a replay touches nothing outside the template). Versions wait in a queue; one template at a time
 restores the newest image, drops the versions no longer served, loads and warms the waiting
-ones, and is dumped as the next generation, and the older generation goes. Workers started from
+ones, calls the versions it holds in turn until the compilers stay idle (they share code, see
+`_settle_in_turn`), and is dumped as the next generation, and the older generation goes. Workers started from
 then on (scale-outs, replacements, restarts) are clones of it. Members are swapped for clones of
 it only when it holds a version compiled at its deploy's request: a member that has been serving
 is warmer for its own traffic than any template, and swapping it throws that away (on the
@@ -232,12 +233,12 @@ class RollingImage:
                 rounds -= 1
                 break
             await template.request(Op.REHEARSE_WAKE)
-            cpu, wall = compiler_cpu_seconds(template.pid), time.monotonic()
+            cpu, wall = compiler_cpu(template.pid), time.monotonic()
             for key, replay in held:
                 await template.request(Op.INVOKE, key=key, params=replay.params(rounds), env=replay.env,
                                        timeout_ms=min(replay.timeout_ms, WARM_CALL_TIMEOUT_MS))
             await template.request(Op.SETTLE, limit_s=PROBE_SETTLE_S)
-            compiled = compiler_cpu_seconds(template.pid) - cpu
+            compiled = compiled_between(cpu, compiler_cpu(template.pid))
             if compiled <= max(ROUND_IDLE_CPU_S, ROUND_IDLE_SHARE * (time.monotonic() - wall)):
                 log.info("rolling image: %d versions called in turn, round %d left the compilers idle "
                          "(%.2f s of their CPU); %.1f s", len(held), rounds, compiled, time.monotonic() - t0)
@@ -271,10 +272,17 @@ class _CompilerWindow:
         return busy
 
 
-def compiler_cpu_seconds(pid: int | None) -> float:
-    """CPU time the JIT compiler threads of process ``pid`` alive now have used."""
-    total = 0
-    for task in (os.listdir(f"/proc/{pid}/task") if pid is not None and os.path.isdir(f"/proc/{pid}/task") else ()):
+def compiler_cpu(pid: int | None) -> dict[str, float]:
+    """CPU seconds of each JIT compiler thread of process ``pid`` alive now, by thread id."""
+    if pid is None:
+        return {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return {}  # the process is gone
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in tasks:
         try:
             with open(f"/proc/{pid}/task/{task}/comm") as f:
                 if not f.read().startswith(COMPILER_THREADS):
@@ -283,8 +291,14 @@ def compiler_cpu_seconds(pid: int | None) -> float:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the thread ended
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+        out[task] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return out
+
+
+def compiled_between(before: dict[str, float], after: dict[str, float]) -> float:
+    """The compiler threads' CPU between two readings. HotSpot stops idle compiler threads and
+    starts new ones, so it is summed thread by thread: one that ended takes its total with it."""
+    return sum(max(0.0, cpu - before.get(tid, 0.0)) for tid, cpu in after.items())
 
 
 # Compiled code is never flushed (worker/jvm.py): every version an image holds keeps its code in

@@ -12,7 +12,7 @@ import pytest
 
 from graalvisor.config import Config
 from graalvisor.pool import rolling
-from graalvisor.pool.rolling import TURN_ROUNDS, RollingImage, compiler_cpu_seconds
+from graalvisor.pool.rolling import TURN_ROUNDS, RollingImage, compiled_between, compiler_cpu
 from graalvisor.pool.templates import Replay
 from graalvisor.protocol.messages import Op
 
@@ -51,9 +51,11 @@ def image(tmp_path: Path) -> RollingImage:
 
 def test_rounds_call_each_version_with_an_isolate_until_the_compilers_stay_idle(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # compiler CPU read before and after each round: 2 s in round 1, 1 s in round 2, none in 3
-    readings = iter([10.0, 12.0, 12.0, 13.0, 13.0, 13.0])
-    monkeypatch.setattr(rolling, "compiler_cpu_seconds", lambda pid: next(readings))
+    # compiler threads' CPU read before and after each round: 2 s in round 1, 1 s in round 2
+    # (by a thread started in it while another, idle, ended), none in round 3
+    readings = iter([{"7": 10.0, "8": 1.0}, {"7": 12.0, "8": 1.0}, {"7": 12.0, "8": 1.0}, {"7": 12.0, "9": 1.0},
+                     {"7": 12.0, "9": 1.0}, {"7": 12.0, "9": 1.0}])
+    monkeypatch.setattr(rolling, "compiler_cpu", lambda pid: next(readings))
     template = FakeTemplate(idle_keys=["a", "b", "unknown"])  # "gone" has no isolate left
     asyncio.run(image(tmp_path)._settle_in_turn(template, ["a", "b", "gone", "unknown"]))  # type: ignore[arg-type]
     calls = rounds_run(template)
@@ -67,16 +69,16 @@ def test_rounds_call_each_version_with_an_isolate_until_the_compilers_stay_idle(
 
 def test_rounds_end_after_the_last_even_if_the_compilers_keep_waking(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = iter(float(i) for i in range(100))
-    monkeypatch.setattr(rolling, "compiler_cpu_seconds", lambda pid: next(clock))  # 1 s of CPU a round
+    clock = iter({"7": float(i)} for i in range(100))
+    monkeypatch.setattr(rolling, "compiler_cpu", lambda pid: next(clock))  # 1 s of CPU a round
     template = FakeTemplate(idle_keys=["a"])
     asyncio.run(image(tmp_path)._settle_in_turn(template, ["a"]))  # type: ignore[arg-type]
     assert len(rounds_run(template)) == TURN_ROUNDS
 
 
 def test_compiler_cpu_is_read_from_the_threads_named_as_the_jit_names_them() -> None:
-    assert compiler_cpu_seconds(None) == 0.0
-    before = compiler_cpu_seconds(os.getpid())
+    assert compiler_cpu(None) == {}
+    before = compiler_cpu(os.getpid())
     done = threading.Event()
 
     def compiler() -> None:
@@ -91,17 +93,22 @@ def test_compiler_cpu_is_read_from_the_threads_named_as_the_jit_names_them() -> 
     thread.start()
     try:
         deadline = time.monotonic() + 10
-        while compiler_cpu_seconds(os.getpid()) - before < 0.25 and time.monotonic() < deadline:
+        while compiled_between(before, compiler_cpu(os.getpid())) < 0.25 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert compiler_cpu_seconds(os.getpid()) - before >= 0.25
+        assert compiled_between(before, compiler_cpu(os.getpid())) >= 0.25
+        assert len(compiler_cpu(os.getpid())) == len(before) + 1, "only the thread named as a compiler"
     finally:
         done.set()
         thread.join()
 
 
+def test_a_compiler_thread_that_ended_takes_nothing_off_the_others() -> None:
+    assert compiled_between({"1": 5.0, "2": 3.0}, {"2": 3.5, "3": 0.25}) == 0.75
+
+
 def test_no_round_starts_past_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = iter(float(i) for i in range(100))
-    monkeypatch.setattr(rolling, "compiler_cpu_seconds", lambda pid: next(clock))  # never idle
+    clock = iter({"7": float(i)} for i in range(100))
+    monkeypatch.setattr(rolling, "compiler_cpu", lambda pid: next(clock))  # never idle
     monkeypatch.setattr(rolling, "TURN_BUDGET_S", 0.0)
     template = FakeTemplate(idle_keys=["a", "b"])
     asyncio.run(image(tmp_path)._settle_in_turn(template, ["a", "b"]))  # type: ignore[arg-type]
