@@ -54,13 +54,13 @@ BATCH = 8
 # it gets, not for one of them.
 CALL_SAMPLES = 4
 SAMPLE_MAX_BYTES = 64 * 1024
-# Versions share code: each language's builtins (one String.prototype.replace for every JS version)
-# and what Truffle inlined of them into each version's compiled code. A version warmed alone is
-# compiled for profiles that the next versions' warm-ups widen, which throws its code away, and a
-# clone serving them in turn compiled it again during its first calls (a 40-function image:
-# html-js's first call 0.5-0.8 s where its template's last took 47 ms, and every call beside it
-# slowed 2x by the compiler and the collections its graphs cause). So before the dump the image's
-# versions are called in turn, round after round, until a round leaves the compilers idle.
+# A clone serving the image's versions in turn compiled some of them again during their first
+# calls (a 40-function image: html-js's first call 0.5-0.8 s where its template's last took 47 ms,
+# and the calls beside it 2x slower for the compiler and the collections its graphs cause).
+# Versions share code (the languages' builtins and what Truffle inlined of them), so a version
+# warmed alone is likely compiled for profiles that later warm-ups widen (DESIGN.md). Before the
+# dump the image's versions are called in turn, round after round, until a round leaves the
+# compilers idle.
 TURN_ROUNDS = 4
 # No round starts past this: with hundreds of versions a round takes tens of seconds.
 TURN_BUDGET_S = 30.0
