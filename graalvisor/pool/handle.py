@@ -21,12 +21,11 @@ from typing import Any, cast
 import psutil
 
 from graalvisor import protocol
-from graalvisor.corked import BIG_WRITE, CorkedWrites
+from graalvisor.corked import CorkedWrites
 from graalvisor.protocol import FrameSplitter, Hello, Kind, Op, Reply
 
 log = logging.getLogger("graalvisor.pool")
 
-CORK_MAX_BYTES = BIG_WRITE  # a frame over this goes alone, not copied into a joined buffer
 # How often requests with a deadline are looked at: a wedged worker is found up to this late.
 SWEEP_S = 1.0
 

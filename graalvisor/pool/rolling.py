@@ -226,12 +226,7 @@ class RollingImage:
         held = [(key, self._replays[key]) for key in keys if key in idle and key in self._replays]
         await template.request(Op.SETTLE)
         t0 = time.monotonic()
-        compiled = 0.0
-        rounds = 0
         for rounds in range(1, TURN_ROUNDS + 1):
-            if rounds > 1 and time.monotonic() - t0 > TURN_BUDGET_S:
-                rounds -= 1
-                break
             await template.request(Op.REHEARSE_WAKE)
             cpu, wall = compiler_cpu(template.pid), time.monotonic()
             for key, replay in held:
@@ -243,6 +238,8 @@ class RollingImage:
                 log.info("rolling image: %d versions called in turn, round %d left the compilers idle "
                          "(%.2f s of their CPU); %.1f s", len(held), rounds, compiled, time.monotonic() - t0)
                 return
+            if time.monotonic() - t0 > TURN_BUDGET_S:
+                break
         log.info("rolling image: the compilers still woke in round %d of %d versions called in turn (%.2f s of "
                  "their CPU); %.1f s", rounds, len(held), compiled, time.monotonic() - t0)
 

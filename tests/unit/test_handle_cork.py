@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from graalvisor.pool.handle import CORK_MAX_BYTES, WorkerHandle, WorkerLost
+from graalvisor.corked import BIG_WRITE
+from graalvisor.pool.handle import WorkerHandle, WorkerLost
 from graalvisor.protocol import Hello, Op
 from graalvisor.protocol import request_frame as protocol_request_frame
 
@@ -56,7 +57,7 @@ def test_frames_of_one_turn_leave_in_one_send_in_order() -> None:
 def test_a_large_frame_goes_alone_after_the_frames_before_it() -> None:
     async def go() -> None:
         handle, writer = await attached()
-        big = b'{"s":"' + b"x" * CORK_MAX_BYTES + b'"}'
+        big = b'{"s":"' + b"x" * BIG_WRITE + b'"}'
         small = asyncio.create_task(handle.request(Op.INVOKE, **invoke(b"{}")))
         large = asyncio.create_task(handle.request(Op.INVOKE, **invoke(big)))
         await asyncio.sleep(0)
