@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -301,3 +302,18 @@ def test_versions_are_compiled_into_the_rolling_image_and_new_workers_start_from
         deploy(c, "r-js", js("return {v: 'new'};"), status=200)
         assert c.post("/invoke/r-js").json() == {"v": "new"}
         assert c.get("/functions/r-js").json()["compiled"] is False
+    # A restarted daemon reads the warm-up params kept with the newest generation, so its next
+    # generation can call the versions imaged before the restart in turn (r-py; the old r-js is
+    # no longer served).
+    with run_daemon(data_root / "rolling", workers=1, extra=flags) as d, d.client() as c:
+        d.wait_healthy(workers=1)
+        deploy(c, "r-js2", {**js("return {v: 2};"), "warmup": {"params": {"n": 1}}})
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not c.get("/functions/r-js2").json()["compiled"]:
+            time.sleep(0.5)
+        assert re.search(r"rolling image \w+: warm-up params of 1 of its versions read", d.log()), d.log()[-3000:]
+        assert c.get("/functions/r-js2").json()["compiled"] is True
+        warm = [s for s in c.get("/snapshots").json()["snapshots"] if s["kind"] == "warm"]
+        kept = json.loads((Path(warm[0]["path"]) / "replays.json").read_text())
+        assert sorted(kept) == sorted(warm[0]["function_keys"]) and len(kept) == 2, kept
+        assert c.post("/invoke/r-py", json={"n": 1}).json() == {"v": 2}

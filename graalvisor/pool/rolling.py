@@ -17,10 +17,13 @@ automatic compilation either, 2.9 s: DESIGN.md).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from graalvisor.config import Config
 from graalvisor.pool import criu
@@ -83,9 +86,11 @@ class RollingImage:
         self._at_deploy: set[str] = set()  # asked for by their deploy's warm-up params
         # Versions not asked for yet: calls answered, and the params of the last few distinct ones.
         self._calls: dict[str, tuple[int, tuple[bytes, ...]]] = {}
-        # What each version was warmed with, for the rounds in turn of later generations (those
-        # imaged before this process started are not called in them).
+        # What each version was warmed with, for the rounds in turn of later generations. Each
+        # generation keeps them beside its image (REPLAYS_FILE), so the versions imaged
+        # before a restart are called in the rounds too.
         self._replays: dict[str, Replay] = {}
+        self._adopted = False  # the newest image's replays read (once a process)
         self._running = False
 
     def holds(self, key: str) -> bool:
@@ -137,6 +142,11 @@ class RollingImage:
                 for key in batch:
                     del self._waiting[key]
                 previous = self.templates.store.warm(self.templates.runtime_key)
+                if previous is not None and not self._adopted:
+                    adopted = self._adopt(await asyncio.to_thread(load_replays, previous))
+                    log.info("rolling image %s: warm-up params of %d of its versions read for the rounds in turn",
+                             previous.id, adopted)
+                self._adopted = True
                 try:
                     await self._next_generation(batch)
                 except Exception as e:  # the versions stay un-imaged; workers keep the older image
@@ -147,6 +157,13 @@ class RollingImage:
                 self.on_made(any(key in self._at_deploy for key in batch))
         finally:
             self._running = False
+
+    def _adopt(self, replays: dict[str, Replay]) -> int:
+        """What an earlier process warmed the newest image's versions with (those still served)."""
+        current = {key: replay for key, replay in replays.items() if self.is_current(key)}
+        for key, replay in current.items():
+            self._replays.setdefault(key, replay)
+        return len(current)
 
     async def _next_generation(self, batch: dict[str, Replay]) -> Snapshot:
         keys: list[str] = []
@@ -180,6 +197,7 @@ class RollingImage:
 
         async with self.templates.image_lock:
             snap = await self.templates.make("warm", warm, function_keys=keys)
+        await asyncio.to_thread(save_replays, snap, {k: self._replays[k] for k in keys if k in self._replays})
         log.info("rolling image %s: %d versions (%d new) in %.1f s, %.0f MB", snap.id, len(keys), len(batch),
                  time.monotonic() - t0, snap.size_bytes / 1e6)
         return snap
@@ -242,6 +260,33 @@ class RollingImage:
                 break
         log.info("rolling image: the compilers still woke in round %d of %d versions called in turn (%.2f s of "
                  "their CPU); %.1f s", rounds, len(held), compiled, time.monotonic() - t0)
+
+
+REPLAYS_FILE = "replays.json"  # beside a generation's image: what its versions were warmed with
+
+
+def save_replays(snap: Snapshot, replays: dict[str, Replay]) -> None:
+    """Keeps the warm-up params of an image's versions with it. Without them, a generation made
+    after a restart calls none of the older versions in its rounds (an image is still an image)."""
+    path = Path(snap.path) / REPLAYS_FILE
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({key: replay.to_json() for key, replay in replays.items()}))
+        tmp.rename(path)
+    except OSError as e:
+        log.warning("rolling image %s: its versions' warm-up params not kept (%s): the next process's rounds "
+                    "will skip them", snap.id, e)
+
+
+def load_replays(snap: Snapshot) -> dict[str, Replay]:
+    """The warm-up params kept with an image, for the versions it holds."""
+    try:
+        data = json.loads((Path(snap.path) / REPLAYS_FILE).read_text())
+        return {key: Replay.from_json(data[key]) for key in snap.function_keys if key in data}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        log.warning("rolling image %s: no warm-up params of its versions (%s): its rounds in turn call only the "
+                    "versions compiled since this start", snap.id, e)
+        return {}
 
 
 def _with_sample(samples: tuple[bytes, ...], params: bytes) -> tuple[bytes, ...]:

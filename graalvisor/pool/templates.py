@@ -7,6 +7,7 @@ that images a busy JS or Python version on its own.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import shutil
@@ -14,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from graalvisor.config import Config
 from graalvisor.pool import criu, rebase
@@ -52,6 +54,18 @@ class Replay:
     def params(self, call: int) -> bytes:
         """The params of the warm-up's ``call``-th call (from 0)."""
         return self.samples[call % len(self.samples)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"samples": [base64.b64encode(s).decode() for s in self.samples], "env": self.env,
+                "timeout_ms": self.timeout_ms}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Replay:
+        samples = tuple(base64.b64decode(s, validate=True) for s in data["samples"])
+        env = data["env"]
+        if not samples or not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+            raise ValueError("a replay needs samples and a string env")
+        return cls(samples, {str(k): v for k, v in env.items()}, int(data["timeout_ms"]))
 
 
 class Templates:
