@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,12 @@ class Row:
     gv_later_ms: float
     stock_later_ms: float
     start: str  # graalvisor's X-Start of the first call
+    # Where graalvisor's first call went (its Server-Timing, ms): the version's code loaded into
+    # an isolate, the isolate made or taken, and the guest's own run.
+    first_timing: dict[str, float] = field(default_factory=dict)
+
+    def first_split(self) -> str:
+        return "/".join(f"{self.first_timing.get(part, 0.0):.0f}" for part in ("load", "start", "run"))
 
     @property
     def first_ratio(self) -> float:
@@ -83,6 +89,18 @@ def timed_call(client: httpx.Client, name: str, params: dict[str, Any]) -> tuple
     if response.status_code != 200:
         raise SystemExit(f"{name}: {response.status_code} {response.text[:300]}")
     return ms, response
+
+
+def server_timing(response: httpx.Response) -> dict[str, float]:
+    """``name;dur=ms`` entries of a response's Server-Timing header."""
+    out: dict[str, float] = {}
+    for entry in response.headers.get("server-timing", "").split(","):
+        name, _, dur = entry.strip().partition(";dur=")
+        try:
+            out[name] = float(dur)
+        except ValueError:
+            continue
+    return out
 
 
 def wait_compiled(daemon: Daemon, client: httpx.Client, name: str, timeout_s: float = 300) -> None:
@@ -110,7 +128,8 @@ def first_calls(daemon: Daemon, name: str, params: dict[str, Any], burst: int) -
 
 
 def graalvisor_side(daemon: Daemon, fn: SuiteFunction, language: str, params: dict[str, Any],
-                    ahead: bool, burst: int = 1, samples: int = WARMUP_SAMPLES) -> tuple[float, float, str]:
+                    ahead: bool, burst: int = 1,
+                    samples: int = WARMUP_SAMPLES) -> tuple[float, float, str, dict[str, float]]:
     name = f"cc-{fn.name}-{language}-{uuid.uuid4().hex[:8]}"
     body = deploy_body(fn, language, name)
     if ahead and language != "java":
@@ -127,7 +146,7 @@ def graalvisor_side(daemon: Daemon, fn: SuiteFunction, language: str, params: di
         for _ in range(LATER_CALL - 1):
             later_ms, _ = timed_call(client, name, params)
         client.delete(f"/functions/{name}")
-    return first_ms, later_ms, response.headers.get("x-start", "?")
+    return first_ms, later_ms, response.headers.get("x-start", "?"), server_timing(response)
 
 
 async def stock_first(fn: SuiteFunction, language: str, params: dict[str, Any]) -> tuple[float, Instance]:
@@ -164,12 +183,13 @@ def render(rows: list[Row], startup_s: float, ahead: bool, burst: int = 1, sampl
     how = f" compiled ahead ({samples} warm-up samples)" if ahead else ""
     table = Table(title=f"{what} of a never-seen function{how} "
                         f"(platform start-up incl. base image: {startup_s:.1f} s)")
-    for col in ("function", "lang", "n", "start", "gv 1st ms", "stock 1st ms", "1st ratio",
+    for col in ("function", "lang", "n", "start", "gv 1st load/start/run", "gv 1st ms", "stock 1st ms", "1st ratio",
                 f"gv {LATER_CALL}th ms", f"stock {LATER_CALL}th ms", f"{LATER_CALL}th ratio"):
         table.add_column(col, justify="left" if col in ("function", "lang", "start") else "right")
     for r in rows:
-        table.add_row(r.function, r.language, str(r.n), r.start, f"{r.gv_first_ms:.1f}", f"{r.stock_first_ms:.1f}",
-                      f"{r.first_ratio:.2f}", f"{r.gv_later_ms:.2f}", f"{r.stock_later_ms:.2f}", f"{r.later_ratio:.2f}")
+        table.add_row(r.function, r.language, str(r.n), r.start, r.first_split(), f"{r.gv_first_ms:.1f}",
+                      f"{r.stock_first_ms:.1f}", f"{r.first_ratio:.2f}", f"{r.gv_later_ms:.2f}",
+                      f"{r.stock_later_ms:.2f}", f"{r.later_ratio:.2f}")
     console.print(table)
     summary: dict[str, Any] = {"startup_s": round(startup_s, 1), "ahead": ahead, "burst": burst,
                                "warmup_samples": samples if ahead else 0, "languages": {}}
@@ -221,10 +241,10 @@ def main() -> None:
                     fn = BY_NAME[name]
                     n = size_for(fn, language, a.target_ms, costs) or fn.default_n
                     params = {"n": n, "seed": UNSEEN_SEED}  # not one of the warm-up's samples
-                    gv_first, gv_later, start = graalvisor_side(daemon, fn, language, params, a.ahead, a.burst,
+                    gv_first, gv_later, start, timing = graalvisor_side(daemon, fn, language, params, a.ahead, a.burst,
                                                                 a.warmup_samples)
                     stock_first, stock_later = asyncio.run(stock_side(fn, language, params, a.burst))
-                    rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start))
+                    rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start, timing))
                     console.print(f"  {language} {fn.name}: graalvisor {gv_first:.1f} ms, stock {stock_first:.1f} ms")
     summary = render(rows, startup_s, a.ahead, a.burst, a.warmup_samples)
     if a.json:
