@@ -241,8 +241,8 @@ def main() -> None:
                     fn = BY_NAME[name]
                     n = size_for(fn, language, a.target_ms, costs) or fn.default_n
                     params = {"n": n, "seed": UNSEEN_SEED}  # not one of the warm-up's samples
-                    gv_first, gv_later, start, timing = graalvisor_side(daemon, fn, language, params, a.ahead, a.burst,
-                                                                a.warmup_samples)
+                    gv_first, gv_later, start, timing = graalvisor_side(daemon, fn, language, params, a.ahead,
+                                                                        a.burst, a.warmup_samples)
                     stock_first, stock_later = asyncio.run(stock_side(fn, language, params, a.burst))
                     rows.append(Row(fn.name, language, n, gv_first, stock_first, gv_later, stock_later, start, timing))
                     console.print(f"  {language} {fn.name}: graalvisor {gv_first:.1f} ms, stock {stock_first:.1f} ms")
