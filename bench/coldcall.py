@@ -41,6 +41,7 @@ from rich.table import Table
 
 from bench.baseline.instances import Instance, command
 from bench.microbench.daemon import cpu_quiet
+from bench.microbench.stats import server_timing
 from bench.replay.costs import load_costs, size_for
 from bench.replay.platforms import WARMUP_SAMPLES, warmup_samples
 from bench.replay.suite import BY_NAME, LANGUAGES, SUITE, SuiteFunction, build_suite_jar, deploy_body, source_path
@@ -91,18 +92,6 @@ def timed_call(client: httpx.Client, name: str, params: dict[str, Any]) -> tuple
     return ms, response
 
 
-def server_timing(response: httpx.Response) -> dict[str, float]:
-    """``name;dur=ms`` entries of a response's Server-Timing header."""
-    out: dict[str, float] = {}
-    for entry in response.headers.get("server-timing", "").split(","):
-        name, _, dur = entry.strip().partition(";dur=")
-        try:
-            out[name] = float(dur)
-        except ValueError:
-            continue
-    return out
-
-
 def wait_compiled(daemon: Daemon, client: httpx.Client, name: str, timeout_s: float = 300) -> None:
     """Until the version is in the rolling image and every member restored from that image."""
     deadline = time.monotonic() + timeout_s
@@ -146,7 +135,8 @@ def graalvisor_side(daemon: Daemon, fn: SuiteFunction, language: str, params: di
         for _ in range(LATER_CALL - 1):
             later_ms, _ = timed_call(client, name, params)
         client.delete(f"/functions/{name}")
-    return first_ms, later_ms, response.headers.get("x-start", "?"), server_timing(response)
+    timing = server_timing(response.headers.get("server-timing"))
+    return first_ms, later_ms, response.headers.get("x-start", "?"), timing
 
 
 async def stock_first(fn: SuiteFunction, language: str, params: dict[str, Any]) -> tuple[float, Instance]:
